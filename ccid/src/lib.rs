@@ -1,0 +1,12 @@
+//! A USB CCID smart-card reader driver in pure Rust, for the web and everywhere else.
+//!
+//! (The crate overview is written with the reader exchange; see `README.md` meanwhile.)
+
+#![warn(missing_docs)]
+
+pub mod atr;
+pub mod descriptor;
+pub mod pps;
+pub mod quirks;
+pub mod t1;
+pub mod transport;

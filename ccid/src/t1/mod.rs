@@ -1,0 +1,15 @@
+//! The T=1 block transmission protocol (ISO/IEC 7816-3 §11), for readers that exchange TPDUs.
+//!
+//! [`block`] encodes and checks blocks; [`host`] is the interface device's side as a pure state
+//! machine (bytes in, bytes out) that the reader drives; `card` is the card's side, which the
+//! simulated reader runs.
+//!
+//! SKELETON: filled in by the T=1 work; signatures are the contract.
+
+pub mod block;
+#[cfg(any(test, feature = "sim"))]
+pub mod card;
+pub mod host;
+
+pub use block::{Block, BlockError, SBlock};
+pub use host::{LinkError, Outgoing, T1Error, T1Host, T1Params, T1Step};
