@@ -6,6 +6,7 @@
 
 pub mod atr;
 pub mod descriptor;
+pub mod hex;
 pub mod pps;
 pub mod quirks;
 pub mod t1;
