@@ -45,6 +45,11 @@ pub static QUIRKS: &[ReaderQuirk] = &[];
 
 /// The row for a device, if any.
 pub fn lookup(vendor_id: u16, product_id: u16, bcd_device: u16) -> Option<&'static ReaderQuirk> {
-    let _ = (vendor_id, product_id, bcd_device);
-    todo!()
+    QUIRKS.iter().find(|row| {
+        row.vendor_id == vendor_id
+            && row.product_id == product_id
+            && row
+                .bcd_device
+                .is_none_or(|(low, high)| (low..=high).contains(&bcd_device))
+    })
 }
