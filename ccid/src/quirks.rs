@@ -38,6 +38,9 @@ pub struct ReaderQuirk {
     pub dialect: Dialect,
     /// Send bulk-OUT messages in transfers of at most this many bytes.
     pub bulk_out_chunk: Option<usize>,
+    /// Read bulk-IN messages in transfers of at most this many bytes (a reader that never ends a
+    /// message with a short or zero-length packet would otherwise leave a longer read waiting).
+    pub bulk_in_chunk: Option<usize>,
 }
 
 /// Every known reader quirk.
