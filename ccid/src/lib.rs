@@ -13,6 +13,8 @@ pub mod message;
 pub mod pps;
 pub mod quirks;
 mod reader;
+#[cfg(feature = "sim")]
+pub mod sim;
 pub mod t1;
 pub mod transport;
 
