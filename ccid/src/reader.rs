@@ -391,6 +391,8 @@ impl<T: UsbTransport> Reader<T> {
             let now = self.slot_status().await? != SlotStatus::Empty;
             return Ok(match before {
                 Some(before) if before == now => None,
+                // An empty slot found on the first look is no change.
+                None if !now => None,
                 _ => Some(if now {
                     CardEvent::Inserted
                 } else {

@@ -25,7 +25,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 pub use crate::t1::card::CardFault;
-pub use test_card::TestCard;
+pub use test_card::{pattern_byte, TestCard, PATTERN_FILE_SIZE, TEST_PIN};
 
 use crate::descriptor::CcidClassDescriptor;
 use crate::message::Command;
