@@ -7,6 +7,7 @@
 pub mod atr;
 pub mod descriptor;
 pub mod hex;
+pub mod libccid_dump;
 pub mod pps;
 pub mod quirks;
 pub mod t1;
