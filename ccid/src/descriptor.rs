@@ -417,14 +417,16 @@ impl<'a> RawInterface<'a> {
 fn walk_configuration(configuration: &[u8]) -> Result<Vec<RawInterface<'_>>, DescriptorError> {
     let malformed =
         |offset: usize, reason: &'static str| DescriptorError::Malformed { offset, reason };
-    if configuration.len() < 9 {
+    let &[header_length, header_type, total_low, total_high, _, _, _, _, _, ..] = configuration
+    else {
         return Err(malformed(0, "shorter than a configuration descriptor"));
-    }
-    if configuration[1] != CONFIGURATION_TYPE || configuration[0] < 9 {
+    };
+    let header_length = usize::from(header_length);
+    if header_type != CONFIGURATION_TYPE || header_length < 9 {
         return Err(malformed(0, "not a configuration descriptor"));
     }
-    let total = usize::from(u16::from_le_bytes([configuration[2], configuration[3]]));
-    if total < usize::from(configuration[0]) {
+    let total = usize::from(u16::from_le_bytes([total_low, total_high]));
+    if total < header_length {
         return Err(malformed(
             2,
             "wTotalLength is shorter than the configuration descriptor",
@@ -437,9 +439,9 @@ fn walk_configuration(configuration: &[u8]) -> Result<Vec<RawInterface<'_>>, Des
         .ok_or(malformed(2, "wTotalLength runs past the end of the bytes"))?;
 
     let mut interfaces: Vec<RawInterface<'_>> = Vec::new();
-    let mut offset = usize::from(configuration[0]);
-    while offset < configuration.len() {
-        let length = usize::from(configuration[offset]);
+    let mut offset = header_length;
+    while let Some(&length) = configuration.get(offset) {
+        let length = usize::from(length);
         if length < 2 {
             return Err(malformed(offset, "bLength is below 2"));
         }

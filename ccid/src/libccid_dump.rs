@@ -351,13 +351,6 @@ pub fn configuration_descriptor(interfaces: &[DumpInterface]) -> Vec<u8> {
     configuration
 }
 
-/// The endpoint address [`configuration_descriptor`] gives block `index`'s endpoint `k`
-/// (0 bulk-IN, 1 bulk-OUT, 2 interrupt-IN).
-pub fn synthesized_endpoint_address(index: usize, k: usize) -> u8 {
-    let direction = if k == 1 { 0x00 } else { 0x80 };
-    direction | ((3 * index + k) % 15 + 1) as u8
-}
-
 /// Parses dump bytes (not necessarily UTF-8: garbage strings are replaced).
 pub fn parse_bytes(bytes: &[u8]) -> Result<Vec<DumpInterface>, DumpError> {
     parse(&String::from_utf8_lossy(bytes))

@@ -86,7 +86,8 @@ const EZ100PU_DESCRIPTOR: CcidClassDescriptor = CcidClassDescriptor {
     features: 0x0001_0030,
     // A 10-byte header and the largest short TPDU (5 + 256) the reader buffers.
     max_ccid_message_length: 271,
-    // Echo the APDU's class byte, as CCID readers at TPDU level customarily declare.
+    // 0xFF: echo the APDU's class byte. Only APDU-level readers build GET RESPONSE or
+    // ENVELOPE themselves, so at TPDU level these two are inert.
     class_get_response: 0xFF,
     class_envelope: 0xFF,
     // No display.
