@@ -1,7 +1,8 @@
 //! Finding the reader: the USB configuration descriptor, the CCID interface in it, and the CCID
 //! class descriptor (CCID 1.1 §5.1) with what follows from it.
 //!
-//! SKELETON: bodies are filled in by the descriptor work; signatures are the contract.
+//! Device bytes are never trusted: every read is bounds-checked and a descriptor that does not
+//! add up is an error, never a panic.
 
 use crate::quirks::{Dialect, ReaderQuirk};
 use crate::transport::UsbDeviceInfo;
@@ -10,6 +11,10 @@ use crate::transport::UsbDeviceInfo;
 pub const CCID_DESCRIPTOR_TYPE: u8 = 0x21;
 /// Length of the CCID class descriptor.
 pub const CCID_DESCRIPTOR_LENGTH: usize = 54;
+/// `bInterfaceClass` of the smart-card (CCID) class.
+pub const SMART_CARD_CLASS: u8 = 0x0B;
+/// `bInterfaceClass` of vendor-specific interfaces, which some pre-standard CCID readers use.
+pub const VENDOR_SPECIFIC_CLASS: u8 = 0xFF;
 
 /// How much of the protocol the reader handles (`dwFeatures` bits 16..18).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -175,62 +180,780 @@ impl CcidInterface {
 impl CcidClassDescriptor {
     /// Parses the 54 bytes of a class descriptor (bLength and bDescriptorType included).
     pub fn parse(bytes: &[u8]) -> Result<CcidClassDescriptor, DescriptorError> {
-        let _ = bytes;
-        todo!()
+        let length = bytes.first().map_or(0, |&b| usize::from(b));
+        let descriptor_type = bytes.get(1).copied().unwrap_or(0);
+        match <&[u8; CCID_DESCRIPTOR_LENGTH]>::try_from(bytes) {
+            Ok(exact)
+                if length == CCID_DESCRIPTOR_LENGTH && descriptor_type == CCID_DESCRIPTOR_TYPE =>
+            {
+                Ok(Self::from_fields(exact))
+            }
+            // Name the length that is wrong: the slice's when it is cut short, else bLength.
+            Ok(_) => Err(DescriptorError::BadClassDescriptor {
+                length,
+                descriptor_type,
+            }),
+            Err(_) => Err(DescriptorError::BadClassDescriptor {
+                length: if length == CCID_DESCRIPTOR_LENGTH {
+                    bytes.len()
+                } else {
+                    length
+                },
+                descriptor_type,
+            }),
+        }
+    }
+
+    /// Reads the fields at their CCID 1.1 §5.1 offsets, whatever bLength and bDescriptorType
+    /// say (vendor-class readers use other descriptor types).
+    fn from_fields(b: &[u8; CCID_DESCRIPTOR_LENGTH]) -> CcidClassDescriptor {
+        let u16_at = |at: usize| u16::from_le_bytes([b[at], b[at + 1]]);
+        let u32_at = |at: usize| u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]);
+        CcidClassDescriptor {
+            bcd_ccid: u16_at(2),
+            max_slot_index: b[4],
+            voltage_support: b[5],
+            protocols: u32_at(6),
+            default_clock_khz: u32_at(10),
+            maximum_clock_khz: u32_at(14),
+            num_clock_supported: b[18],
+            data_rate: u32_at(19),
+            max_data_rate: u32_at(23),
+            num_data_rates_supported: b[27],
+            max_ifsd: u32_at(28),
+            synch_protocols: u32_at(32),
+            mechanical: u32_at(36),
+            features: u32_at(40),
+            max_ccid_message_length: u32_at(44),
+            class_get_response: b[48],
+            class_envelope: b[49],
+            lcd_layout: u16_at(50),
+            pin_support: b[52],
+            max_ccid_busy_slots: b[53],
+        }
     }
 
     /// The 54 bytes of this descriptor.
     pub fn to_bytes(&self) -> [u8; CCID_DESCRIPTOR_LENGTH] {
-        todo!()
+        let mut b = [0u8; CCID_DESCRIPTOR_LENGTH];
+        let mut put = |at: usize, field: &[u8]| b[at..at + field.len()].copy_from_slice(field);
+        put(0, &[CCID_DESCRIPTOR_LENGTH as u8, CCID_DESCRIPTOR_TYPE]);
+        put(2, &self.bcd_ccid.to_le_bytes());
+        put(4, &[self.max_slot_index, self.voltage_support]);
+        put(6, &self.protocols.to_le_bytes());
+        put(10, &self.default_clock_khz.to_le_bytes());
+        put(14, &self.maximum_clock_khz.to_le_bytes());
+        put(18, &[self.num_clock_supported]);
+        put(19, &self.data_rate.to_le_bytes());
+        put(23, &self.max_data_rate.to_le_bytes());
+        put(27, &[self.num_data_rates_supported]);
+        put(28, &self.max_ifsd.to_le_bytes());
+        put(32, &self.synch_protocols.to_le_bytes());
+        put(36, &self.mechanical.to_le_bytes());
+        put(40, &self.features.to_le_bytes());
+        put(44, &self.max_ccid_message_length.to_le_bytes());
+        put(48, &[self.class_get_response, self.class_envelope]);
+        put(50, &self.lcd_layout.to_le_bytes());
+        put(52, &[self.pin_support, self.max_ccid_busy_slots]);
+        b
     }
 
     /// Exchange level from `dwFeatures`. A value with no level bit set reads as character level.
     pub fn exchange_level(&self) -> ExchangeLevel {
-        todo!()
+        // The levels are meant to be exclusive; if a reader sets several, it claims to handle
+        // the highest, and the higher levels carry the lower ones.
+        if self.features & 0x0004_0000 != 0 {
+            ExchangeLevel::ExtendedApdu
+        } else if self.features & 0x0002_0000 != 0 {
+            ExchangeLevel::ShortApdu
+        } else if self.features & 0x0001_0000 != 0 {
+            ExchangeLevel::Tpdu
+        } else {
+            ExchangeLevel::Character
+        }
     }
 
     /// Automatic features from `dwFeatures`.
     pub fn automatic(&self) -> AutomaticFeatures {
-        todo!()
+        let bit = |mask: u32| self.features & mask != 0;
+        AutomaticFeatures {
+            parameters_from_atr: bit(0x02),
+            activation: bit(0x04),
+            voltage: bit(0x08),
+            clock: bit(0x10),
+            baud_rate: bit(0x20),
+            negotiation: bit(0x40),
+            pps: bit(0x80),
+            ifsd_exchange: bit(0x400),
+        }
     }
 
     /// Number of slots (`bMaxSlotIndex` + 1).
     pub fn slot_count(&self) -> u16 {
-        todo!()
+        u16::from(self.max_slot_index) + 1
     }
 
     /// PIN-pad capabilities.
     pub fn pin_support(&self) -> PinSupport {
-        todo!()
+        PinSupport {
+            verify: self.pin_support & 0x01 != 0,
+            modify: self.pin_support & 0x02 != 0,
+        }
     }
 
     /// Whether T=0 is supported (`dwProtocols` bit 0).
     pub fn supports_t0(&self) -> bool {
-        todo!()
+        self.protocols & 0x01 != 0
     }
 
     /// Whether T=1 is supported (`dwProtocols` bit 1).
     pub fn supports_t1(&self) -> bool {
-        todo!()
+        self.protocols & 0x02 != 0
     }
 
     /// Voltages supported, lowest first.
     pub fn voltages(&self) -> Vec<Voltage> {
-        todo!()
+        [
+            (0x04, Voltage::V1_8),
+            (0x02, Voltage::V3_0),
+            (0x01, Voltage::V5_0),
+        ]
+        .into_iter()
+        .filter(|&(mask, _)| self.voltage_support & mask != 0)
+        .map(|(_, voltage)| voltage)
+        .collect()
     }
 
     /// The largest CCID message (header included) the reader accepts.
     pub fn max_message_length(&self) -> usize {
-        todo!()
+        usize::try_from(self.max_ccid_message_length).unwrap_or(usize::MAX)
     }
+}
+
+// `bDescriptorType` values the walk treats specially.
+const CONFIGURATION_TYPE: u8 = 0x02;
+const INTERFACE_TYPE: u8 = 0x04;
+const ENDPOINT_TYPE: u8 = 0x05;
+/// Interface association: groups interfaces, belongs to none of them.
+const INTERFACE_ASSOCIATION_TYPE: u8 = 0x0B;
+/// SuperSpeed endpoint companions: they qualify the endpoint before them.
+const SS_ENDPOINT_COMPANION_TYPE: u8 = 0x30;
+const SSP_ISOCHRONOUS_COMPANION_TYPE: u8 = 0x31;
+
+/// One descriptor's bytes; the walk guarantees at least bLength >= 2 of them.
+type RawDescriptor<'a> = &'a [u8];
+
+fn descriptor_type(descriptor: RawDescriptor<'_>) -> u8 {
+    descriptor.get(1).copied().unwrap_or(0)
+}
+
+/// An endpoint descriptor's useful fields.
+#[derive(Clone, Copy)]
+struct RawEndpoint {
+    address: u8,
+    attributes: u8,
+    max_packet_size: u16,
+}
+
+/// An interface descriptor (one alternate setting) and what follows it up to the next one.
+struct RawInterface<'a> {
+    offset: usize,
+    number: u8,
+    alternate_setting: u8,
+    class: u8,
+    subclass: u8,
+    protocol: u8,
+    endpoints: Vec<RawEndpoint>,
+    /// Class or vendor descriptors between the interface descriptor and its first endpoint
+    /// (what libusb calls the interface's `extra`).
+    extra_before_endpoints: Vec<RawDescriptor<'a>>,
+    /// Class or vendor descriptors after the last endpoint. Some early readers put their CCID
+    /// descriptor there.
+    extra_after_endpoints: Vec<RawDescriptor<'a>>,
+}
+
+impl<'a> RawInterface<'a> {
+    fn extras(&self) -> impl Iterator<Item = RawDescriptor<'a>> + '_ {
+        self.extra_before_endpoints
+            .iter()
+            .chain(&self.extra_after_endpoints)
+            .copied()
+    }
+
+    /// The class descriptor of a smart-card-class interface: the first of type 0x21.
+    fn smart_card_descriptor(&self) -> Option<RawDescriptor<'a>> {
+        self.extras()
+            .find(|&d| descriptor_type(d) == CCID_DESCRIPTOR_TYPE)
+    }
+
+    /// The class descriptor of a vendor-class interface: accepted only when the interface's
+    /// extra bytes are exactly one 54-byte descriptor (its type is not checked: such readers
+    /// predate the final specification), before the endpoints or else after them.
+    fn vendor_descriptor(&self) -> Option<&'a [u8; CCID_DESCRIPTOR_LENGTH]> {
+        let region = if self.extra_before_endpoints.is_empty() {
+            &self.extra_after_endpoints
+        } else {
+            &self.extra_before_endpoints
+        };
+        match region.as_slice() {
+            [only] => <&[u8; CCID_DESCRIPTOR_LENGTH]>::try_from(*only).ok(),
+            _ => None,
+        }
+    }
+
+    /// First endpoint matching a transfer type (bmAttributes & 3) and direction (bit 7).
+    fn endpoint(&self, transfer_type: u8, direction_in: bool) -> Option<RawEndpoint> {
+        self.endpoints
+            .iter()
+            .find(|e| {
+                e.attributes & 0x03 == transfer_type && (e.address & 0x80 != 0) == direction_in
+            })
+            .copied()
+    }
+}
+
+/// Splits a configuration descriptor into its interfaces. Errors on any descriptor whose
+/// length does not fit.
+fn walk_configuration(configuration: &[u8]) -> Result<Vec<RawInterface<'_>>, DescriptorError> {
+    let malformed =
+        |offset: usize, reason: &'static str| DescriptorError::Malformed { offset, reason };
+    let &[header_length, header_type, total_low, total_high, _, _, _, _, _, ..] = configuration
+    else {
+        return Err(malformed(0, "shorter than a configuration descriptor"));
+    };
+    let header_length = usize::from(header_length);
+    if header_type != CONFIGURATION_TYPE || header_length < 9 {
+        return Err(malformed(0, "not a configuration descriptor"));
+    }
+    let total = usize::from(u16::from_le_bytes([total_low, total_high]));
+    if total < header_length {
+        return Err(malformed(
+            2,
+            "wTotalLength is shorter than the configuration descriptor",
+        ));
+    }
+    // Bytes past wTotalLength are not part of the configuration (a padded buffer); fewer bytes
+    // than wTotalLength mean it was cut short.
+    let configuration = configuration
+        .get(..total)
+        .ok_or(malformed(2, "wTotalLength runs past the end of the bytes"))?;
+
+    let mut interfaces: Vec<RawInterface<'_>> = Vec::new();
+    let mut offset = header_length;
+    while let Some(&length) = configuration.get(offset) {
+        let length = usize::from(length);
+        if length < 2 {
+            return Err(malformed(offset, "bLength is below 2"));
+        }
+        let descriptor = configuration
+            .get(offset..offset + length)
+            .ok_or(malformed(offset, "bLength runs past the end"))?;
+        let byte = |at: usize| descriptor.get(at).copied().unwrap_or(0);
+        match descriptor_type(descriptor) {
+            INTERFACE_TYPE => {
+                if length < 9 {
+                    return Err(malformed(
+                        offset,
+                        "interface descriptor shorter than 9 bytes",
+                    ));
+                }
+                interfaces.push(RawInterface {
+                    offset,
+                    number: byte(2),
+                    alternate_setting: byte(3),
+                    class: byte(5),
+                    subclass: byte(6),
+                    protocol: byte(7),
+                    endpoints: Vec::new(),
+                    extra_before_endpoints: Vec::new(),
+                    extra_after_endpoints: Vec::new(),
+                });
+            }
+            ENDPOINT_TYPE => {
+                if length < 7 {
+                    return Err(malformed(
+                        offset,
+                        "endpoint descriptor shorter than 7 bytes",
+                    ));
+                }
+                if let Some(interface) = interfaces.last_mut() {
+                    interface.endpoints.push(RawEndpoint {
+                        address: byte(2),
+                        attributes: byte(3),
+                        // Bits 11-12 count extra transactions per microframe, not bytes.
+                        max_packet_size: u16::from_le_bytes([byte(4), byte(5)]) & 0x07FF,
+                    });
+                    // Extras after this endpoint are only "after the endpoints" if no other
+                    // endpoint follows them.
+                    interface.extra_after_endpoints.clear();
+                }
+            }
+            INTERFACE_ASSOCIATION_TYPE
+            | SS_ENDPOINT_COMPANION_TYPE
+            | SSP_ISOCHRONOUS_COMPANION_TYPE
+            | CONFIGURATION_TYPE => {}
+            _ => {
+                if let Some(interface) = interfaces.last_mut() {
+                    if interface.endpoints.is_empty() {
+                        interface.extra_before_endpoints.push(descriptor);
+                    } else {
+                        interface.extra_after_endpoints.push(descriptor);
+                    }
+                }
+            }
+        }
+        offset += length;
+    }
+    Ok(interfaces)
 }
 
 /// Finds every CCID interface in a raw configuration descriptor (as GET_DESCRIPTOR returns it,
 /// all `wTotalLength` bytes). The device identity selects quirk-table rows.
+///
+/// An interface is a CCID interface when it is of the smart-card class with a 54-byte class
+/// descriptor of type 0x21; of the vendor class with exactly one 54-byte extra descriptor; or
+/// of the class a quirk row for this device names, in which case the row supplies the class
+/// descriptor unless the interface carries a 54-byte one of type 0x21. Only interfaces with a
+/// bulk-IN and a bulk-OUT endpoint are returned: ICCD readers, which use control transfers, are
+/// not. Each alternate setting is considered on its own.
+///
+/// Errors: [`DescriptorError::Malformed`] if any descriptor's length does not fit; otherwise,
+/// when no usable interface is found, the first problem met on a CCID interface
+/// ([`DescriptorError::BadClassDescriptor`] or [`DescriptorError::MissingEndpoint`]), or
+/// [`DescriptorError::NoCcidInterface`] if there was none.
 pub fn find_ccid_interfaces(
     device: &UsbDeviceInfo,
     configuration: &[u8],
 ) -> Result<Vec<CcidInterface>, DescriptorError> {
-    let _ = (device, configuration);
-    todo!()
+    let quirk = crate::quirks::lookup(device.vendor_id, device.product_id, device.bcd_device);
+    let mut found = Vec::new();
+    let mut first_problem: Option<DescriptorError> = None;
+
+    for raw in walk_configuration(configuration)? {
+        let recognised = recognise(&raw, quirk);
+        let (kind, descriptor) = match recognised {
+            Recognised::NotCcid => continue,
+            Recognised::Bad(error) => {
+                tracing::debug!(
+                    interface = raw.number,
+                    offset = raw.offset,
+                    %error,
+                    "unusable CCID interface"
+                );
+                first_problem.get_or_insert(error);
+                continue;
+            }
+            Recognised::Ccid(kind, descriptor) => (kind, descriptor),
+        };
+        let bulk_in = raw.endpoint(0x02, true);
+        let bulk_out = raw.endpoint(0x02, false);
+        let (Some(bulk_in), Some(bulk_out)) = (bulk_in, bulk_out) else {
+            let direction = if bulk_in.is_none() { "IN" } else { "OUT" };
+            tracing::debug!(
+                interface = raw.number,
+                direction,
+                "CCID interface without bulk pair"
+            );
+            first_problem.get_or_insert(DescriptorError::MissingEndpoint {
+                interface: raw.number,
+                direction,
+            });
+            continue;
+        };
+        found.push(CcidInterface {
+            interface_number: raw.number,
+            alternate_setting: raw.alternate_setting,
+            interface_class: raw.class,
+            interface_subclass: raw.subclass,
+            interface_protocol: raw.protocol,
+            bulk_in: bulk_in.address,
+            bulk_out: bulk_out.address,
+            interrupt_in: raw.endpoint(0x03, true).map(|e| e.address),
+            bulk_in_packet_size: bulk_in.max_packet_size,
+            bulk_out_packet_size: bulk_out.max_packet_size,
+            kind,
+            descriptor,
+            quirk,
+        });
+    }
+
+    if found.is_empty() {
+        Err(first_problem.unwrap_or(DescriptorError::NoCcidInterface))
+    } else {
+        Ok(found)
+    }
+}
+
+/// What one interface turned out to be.
+enum Recognised {
+    NotCcid,
+    Bad(DescriptorError),
+    Ccid(InterfaceKind, CcidClassDescriptor),
+}
+
+fn recognise(raw: &RawInterface<'_>, quirk: Option<&'static ReaderQuirk>) -> Recognised {
+    // A quirk row claims the interface class it names; its descriptor fills in a missing one.
+    if let Some(row) = quirk.filter(|row| row.interface_class == Some(raw.class)) {
+        let own = raw
+            .smart_card_descriptor()
+            .and_then(|d| CcidClassDescriptor::parse(d).ok());
+        if let Some(descriptor) = own.or_else(|| row.class_descriptor.clone()) {
+            return Recognised::Ccid(InterfaceKind::Quirk, descriptor);
+        }
+    }
+    match raw.class {
+        SMART_CARD_CLASS => match raw.smart_card_descriptor() {
+            Some(d) => match CcidClassDescriptor::parse(d) {
+                Ok(descriptor) => Recognised::Ccid(InterfaceKind::SmartCardClass, descriptor),
+                Err(error) => Recognised::Bad(error),
+            },
+            // Name whatever stands where the descriptor should be, or nothing at all.
+            None => Recognised::Bad(DescriptorError::BadClassDescriptor {
+                length: raw.extras().next().map_or(0, <[u8]>::len),
+                descriptor_type: raw.extras().next().map_or(0, descriptor_type),
+            }),
+        },
+        VENDOR_SPECIFIC_CLASS => match raw.vendor_descriptor() {
+            Some(bytes) => Recognised::Ccid(
+                InterfaceKind::VendorClass,
+                CcidClassDescriptor::from_fields(bytes),
+            ),
+            None => Recognised::NotCcid,
+        },
+        _ => Recognised::NotCcid,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+
+    fn sample() -> CcidClassDescriptor {
+        CcidClassDescriptor {
+            bcd_ccid: 0x0110,
+            max_slot_index: 1,
+            voltage_support: 0x07,
+            protocols: 0x0000_0003,
+            default_clock_khz: 4000,
+            maximum_clock_khz: 12000,
+            num_clock_supported: 2,
+            data_rate: 10752,
+            max_data_rate: 412_903,
+            num_data_rates_supported: 3,
+            max_ifsd: 254,
+            synch_protocols: 0x0000_0007,
+            mechanical: 0x0000_0001,
+            features: 0x0004_00FE,
+            max_ccid_message_length: 65544,
+            class_get_response: 0xFF,
+            class_envelope: 0xFE,
+            lcd_layout: 0x0210,
+            pin_support: 0x03,
+            max_ccid_busy_slots: 2,
+        }
+    }
+
+    #[test]
+    fn fields_sit_at_their_spec_offsets() {
+        let b = sample().to_bytes();
+        assert_eq!(&b[..2], &[0x36, 0x21]);
+        assert_eq!(&b[2..4], &[0x10, 0x01]);
+        assert_eq!(b[4], 1);
+        assert_eq!(b[5], 0x07);
+        assert_eq!(&b[6..10], &[3, 0, 0, 0]);
+        assert_eq!(&b[10..14], &4000u32.to_le_bytes());
+        assert_eq!(&b[14..18], &12000u32.to_le_bytes());
+        assert_eq!(b[18], 2);
+        assert_eq!(&b[19..23], &10752u32.to_le_bytes());
+        assert_eq!(&b[23..27], &412_903u32.to_le_bytes());
+        assert_eq!(b[27], 3);
+        assert_eq!(&b[28..32], &254u32.to_le_bytes());
+        assert_eq!(&b[32..36], &7u32.to_le_bytes());
+        assert_eq!(&b[36..40], &1u32.to_le_bytes());
+        assert_eq!(&b[40..44], &0x0004_00FEu32.to_le_bytes());
+        assert_eq!(&b[44..48], &65544u32.to_le_bytes());
+        assert_eq!(&b[48..50], &[0xFF, 0xFE]);
+        assert_eq!(&b[50..52], &[0x10, 0x02]);
+        assert_eq!(&b[52..54], &[0x03, 2]);
+        assert_eq!(CcidClassDescriptor::parse(&b), Ok(sample()));
+    }
+
+    #[test]
+    fn refuses_what_is_not_a_class_descriptor() {
+        let good = sample().to_bytes();
+        let bad = |length, descriptor_type| {
+            Err(DescriptorError::BadClassDescriptor {
+                length,
+                descriptor_type,
+            })
+        };
+        assert_eq!(CcidClassDescriptor::parse(&good[..40]), bad(40, 0x21));
+        assert_eq!(CcidClassDescriptor::parse(&[]), bad(0, 0));
+        assert_eq!(CcidClassDescriptor::parse(&[0x36]), bad(1, 0));
+        let mut hid = good;
+        hid[1] = 0x22;
+        assert_eq!(CcidClassDescriptor::parse(&hid), bad(54, 0x22));
+        let mut short = good;
+        short[0] = 0x30;
+        assert_eq!(CcidClassDescriptor::parse(&short), bad(0x30, 0x21));
+        let mut long = good.to_vec();
+        long.push(0);
+        assert_eq!(CcidClassDescriptor::parse(&long), bad(55, 0x21));
+    }
+
+    #[test]
+    fn classification_follows_the_bits() {
+        let mut d = sample();
+        assert_eq!(d.exchange_level(), ExchangeLevel::ExtendedApdu);
+        d.features = 0x0003_0000;
+        assert_eq!(d.exchange_level(), ExchangeLevel::ShortApdu);
+        d.features = 0x0001_0000;
+        assert_eq!(d.exchange_level(), ExchangeLevel::Tpdu);
+        d.features = 0x0000_04FE;
+        assert_eq!(d.exchange_level(), ExchangeLevel::Character);
+        assert_eq!(
+            d.automatic(),
+            AutomaticFeatures {
+                parameters_from_atr: true,
+                activation: true,
+                voltage: true,
+                clock: true,
+                baud_rate: true,
+                negotiation: true,
+                pps: true,
+                ifsd_exchange: true,
+            }
+        );
+        assert_eq!(d.slot_count(), 2);
+        d.max_slot_index = 0xFF;
+        assert_eq!(d.slot_count(), 256);
+        assert_eq!(
+            d.voltages(),
+            vec![Voltage::V1_8, Voltage::V3_0, Voltage::V5_0]
+        );
+        d.voltage_support = 0x01;
+        assert_eq!(d.voltages(), vec![Voltage::V5_0]);
+        assert_eq!(
+            d.pin_support(),
+            PinSupport {
+                verify: true,
+                modify: true
+            }
+        );
+        d.protocols = 0x02;
+        assert!(!d.supports_t0() && d.supports_t1());
+        assert_eq!(d.max_message_length(), 65544);
+    }
+
+    const DEVICE: UsbDeviceInfo = UsbDeviceInfo {
+        vendor_id: 0x1234,
+        product_id: 0x5678,
+        bcd_device: 0x0100,
+    };
+
+    fn interface(number: u8, class: u8, protocol: u8) -> Vec<u8> {
+        vec![9, 4, number, 0, 3, class, 0, protocol, 0]
+    }
+
+    fn endpoint(address: u8, attributes: u8, size: u16) -> Vec<u8> {
+        let [lo, hi] = size.to_le_bytes();
+        vec![7, 5, address, attributes, lo, hi, 0]
+    }
+
+    fn configuration(parts: &[Vec<u8>]) -> Vec<u8> {
+        let body: Vec<u8> = parts.concat();
+        let total = u16::try_from(body.len() + 9).unwrap().to_le_bytes();
+        let mut c = vec![9, 2, total[0], total[1], 1, 1, 0, 0x80, 50];
+        c.extend(body);
+        c
+    }
+
+    fn standard_reader() -> Vec<u8> {
+        configuration(&[
+            interface(0, 0x0B, 0),
+            sample().to_bytes().to_vec(),
+            endpoint(0x81, 2, 64),
+            endpoint(0x02, 2, 64),
+            endpoint(0x83, 3, 8),
+        ])
+    }
+
+    #[test]
+    fn finds_a_standard_reader() {
+        let found = find_ccid_interfaces(&DEVICE, &standard_reader()).unwrap();
+        assert_eq!(found.len(), 1);
+        let f = &found[0];
+        assert_eq!(
+            (f.bulk_in, f.bulk_out, f.interrupt_in),
+            (0x81, 0x02, Some(0x83))
+        );
+        assert_eq!((f.bulk_in_packet_size, f.bulk_out_packet_size), (64, 64));
+        assert_eq!(f.kind, InterfaceKind::SmartCardClass);
+        assert_eq!(f.descriptor, sample());
+        assert_eq!(f.quirk, None);
+        assert_eq!(f.dialect(), Dialect::Standard);
+    }
+
+    #[test]
+    fn skips_associations_and_other_functions() {
+        let c = configuration(&[
+            vec![8, 0x0B, 0, 2, 3, 0, 0, 0],
+            interface(0, 0x03, 0),
+            vec![9, 0x21, 0x11, 0x01, 0, 1, 0x22, 0x40, 0],
+            endpoint(0x84, 3, 8),
+            vec![8, 0x0B, 1, 1, 0x0B, 0, 0, 0],
+            interface(1, 0x0B, 0),
+            sample().to_bytes().to_vec(),
+            endpoint(0x81, 2, 512),
+            endpoint(0x01, 2, 512),
+        ]);
+        let found = find_ccid_interfaces(&DEVICE, &c).unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].interface_number, 1);
+        assert_eq!(found[0].interrupt_in, None);
+        assert_eq!(found[0].bulk_in_packet_size, 512);
+    }
+
+    #[test]
+    fn class_descriptor_after_the_endpoints_is_found() {
+        let c = configuration(&[
+            interface(0, 0x0B, 0),
+            endpoint(0x81, 2, 64),
+            endpoint(0x02, 2, 64),
+            sample().to_bytes().to_vec(),
+        ]);
+        let found = find_ccid_interfaces(&DEVICE, &c).unwrap();
+        assert_eq!(found[0].descriptor, sample());
+    }
+
+    #[test]
+    fn vendor_class_needs_exactly_one_54_byte_descriptor() {
+        let mut proprietary = sample().to_bytes().to_vec();
+        proprietary[1] = 0xFF;
+        let c = configuration(&[
+            interface(0, 0xFF, 0),
+            proprietary.clone(),
+            endpoint(0x81, 2, 64),
+            endpoint(0x02, 2, 64),
+        ]);
+        let found = find_ccid_interfaces(&DEVICE, &c).unwrap();
+        assert_eq!(found[0].kind, InterfaceKind::VendorClass);
+        assert_eq!(found[0].descriptor, sample());
+
+        let two = configuration(&[
+            interface(0, 0xFF, 0),
+            proprietary,
+            vec![4, 0x24, 0, 0],
+            endpoint(0x81, 2, 64),
+            endpoint(0x02, 2, 64),
+        ]);
+        assert_eq!(
+            find_ccid_interfaces(&DEVICE, &two),
+            Err(DescriptorError::NoCcidInterface)
+        );
+    }
+
+    #[test]
+    fn control_only_readers_are_missing_endpoints() {
+        let c = configuration(&[interface(2, 0x0B, 1), sample().to_bytes().to_vec()]);
+        assert_eq!(
+            find_ccid_interfaces(&DEVICE, &c),
+            Err(DescriptorError::MissingEndpoint {
+                interface: 2,
+                direction: "IN"
+            })
+        );
+        let c = configuration(&[
+            interface(0, 0x0B, 0),
+            sample().to_bytes().to_vec(),
+            endpoint(0x81, 2, 64),
+        ]);
+        assert_eq!(
+            find_ccid_interfaces(&DEVICE, &c),
+            Err(DescriptorError::MissingEndpoint {
+                interface: 0,
+                direction: "OUT"
+            })
+        );
+    }
+
+    #[test]
+    fn bad_class_descriptors_are_reported() {
+        let truncated = sample().to_bytes()[..40].to_vec();
+        let mut truncated = truncated;
+        truncated[0] = 40;
+        let c = configuration(&[
+            interface(0, 0x0B, 0),
+            truncated,
+            endpoint(0x81, 2, 64),
+            endpoint(0x02, 2, 64),
+        ]);
+        assert_eq!(
+            find_ccid_interfaces(&DEVICE, &c),
+            Err(DescriptorError::BadClassDescriptor {
+                length: 40,
+                descriptor_type: 0x21
+            })
+        );
+        let none = configuration(&[
+            interface(0, 0x0B, 0),
+            endpoint(0x81, 2, 64),
+            endpoint(0x02, 2, 64),
+        ]);
+        assert_eq!(
+            find_ccid_interfaces(&DEVICE, &none),
+            Err(DescriptorError::BadClassDescriptor {
+                length: 0,
+                descriptor_type: 0
+            })
+        );
+    }
+
+    #[test]
+    fn malformed_configurations_are_errors() {
+        let good = standard_reader();
+        let malformed = |c: &[u8]| {
+            matches!(
+                find_ccid_interfaces(&DEVICE, c),
+                Err(DescriptorError::Malformed { .. })
+            )
+        };
+        assert!(malformed(&[]));
+        assert!(malformed(&good[..8]));
+        // wTotalLength promises more than there is.
+        assert!(malformed(&good[..good.len() - 1]));
+        // bLength 0 would loop forever if taken at its word.
+        let mut zero = good.clone();
+        zero[9] = 0;
+        assert!(malformed(&zero));
+        // The last descriptor runs past wTotalLength.
+        let mut long = good.clone();
+        let last = good.len() - 7;
+        long[last] = 8;
+        assert!(malformed(&long));
+        // A configuration descriptor is type 2.
+        let mut not_config = good.clone();
+        not_config[1] = 1;
+        assert!(malformed(&not_config));
+        // Bytes past wTotalLength are ignored.
+        let mut padded = good;
+        padded.extend([0; 16]);
+        assert!(find_ccid_interfaces(&DEVICE, &padded).is_ok());
+    }
+
+    #[test]
+    fn no_ccid_interface() {
+        let c = configuration(&[interface(0, 0x03, 0), endpoint(0x81, 3, 8)]);
+        assert_eq!(
+            find_ccid_interfaces(&DEVICE, &c),
+            Err(DescriptorError::NoCcidInterface)
+        );
+        let empty = configuration(&[]);
+        assert_eq!(
+            find_ccid_interfaces(&DEVICE, &empty),
+            Err(DescriptorError::NoCcidInterface)
+        );
+    }
 }

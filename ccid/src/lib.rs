@@ -62,6 +62,7 @@ pub mod atr;
 pub mod descriptor;
 mod error;
 pub mod hex;
+pub mod libccid_dump;
 pub mod message;
 pub mod pps;
 pub mod quirks;
