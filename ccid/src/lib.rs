@@ -11,4 +11,5 @@ pub mod message;
 pub mod pps;
 pub mod quirks;
 pub mod t1;
+pub mod trace;
 pub mod transport;
