@@ -70,6 +70,7 @@ mod reader;
 #[cfg(feature = "sim")]
 pub mod sim;
 pub mod t1;
+pub mod trace;
 pub mod transport;
 
 pub use atr::Atr;
