@@ -223,6 +223,38 @@ impl<T: UsbTransport> Reader<T> {
         &self.interface
     }
 
+    /// One line describing the reader, for logs and trace headers: name (when the quirk table
+    /// knows it), interface, exchange level, protocols, message size, slots, dialect.
+    pub fn summary(&self) -> String {
+        let interface = &self.interface;
+        let descriptor = &interface.descriptor;
+        let level = match descriptor.exchange_level() {
+            ExchangeLevel::Character => "character level",
+            ExchangeLevel::Tpdu => "TPDU level",
+            ExchangeLevel::ShortApdu => "short APDU level",
+            ExchangeLevel::ExtendedApdu => "extended APDU level",
+        };
+        let protocols = match (descriptor.supports_t0(), descriptor.supports_t1()) {
+            (true, true) => "T=0 T=1",
+            (true, false) => "T=0",
+            (false, true) => "T=1",
+            (false, false) => "no protocol",
+        };
+        let name = interface
+            .quirk
+            .map_or(String::new(), |quirk| format!("{}; ", quirk.name));
+        format!(
+            "{name}interface {} class 0x{:02X}; {level}; {protocols}; max message {}; {} slot(s); \
+             features 0x{:08X}; dialect {:?}",
+            interface.interface_number,
+            interface.interface_class,
+            descriptor.max_message_length(),
+            descriptor.slot_count(),
+            descriptor.features,
+            interface.dialect(),
+        )
+    }
+
     /// The slot in use.
     pub fn slot(&self) -> u8 {
         self.options.slot

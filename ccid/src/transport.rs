@@ -20,7 +20,7 @@ impl std::fmt::Display for UsbDeviceInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{:04X}:{:04X} bcdDevice {}.{:02X}",
+            "{:04X}:{:04X} bcdDevice {:X}.{:02X}",
             self.vendor_id,
             self.product_id,
             self.bcd_device >> 8,

@@ -86,7 +86,7 @@ fn set_parameters(device: &SimReader) -> Vec<ProtocolParameters> {
 #[test]
 fn extended_apdu_reader_chains_commands_and_responses() {
     let (device, mut reader) = powered(SimReaderConfig::extended_apdu(), TestCard::new());
-    assert_eq!(reader.link_info().unwrap().host_pps, false);
+    assert!(!reader.link_info().unwrap().host_pps);
     let (apdu, expected) = echo(600);
     assert_eq!(block_on(reader.transmit(&apdu)).unwrap(), expected);
     // 600 + 7 bytes in messages of at most 261: begin, continue, end.
@@ -207,7 +207,7 @@ fn automatic_tpdu_reader_gets_parameters_and_does_pps_and_ifsd_itself() {
     assert_eq!(device.card_fi_di(), 0x13);
     let (apdu, expected) = echo(300);
     assert_eq!(block_on(reader.transmit(&apdu)).unwrap(), expected);
-    assert_eq!(reader.link_info().unwrap().host_pps, false);
+    assert!(!reader.link_info().unwrap().host_pps);
 }
 
 #[test]
@@ -343,7 +343,8 @@ fn a_missing_or_pulled_card_is_a_typed_error() {
 #[test]
 fn bad_replies_are_typed_errors_and_the_reader_stays_usable() {
     use ccid::message::MessageError;
-    let cases: Vec<(ReaderFault, fn(&Error) -> bool)> = vec![
+    type Check = fn(&Error) -> bool;
+    let cases: Vec<(ReaderFault, Check)> = vec![
         (ReaderFault::NoReply, |e| *e == Error::Timeout),
         (ReaderFault::Truncate(3), |e| *e == Error::Timeout),
         (ReaderFault::Garbage(vec![0x80, 1, 2]), |e| {
