@@ -107,6 +107,14 @@ pub enum Error {
         /// The APDU's length.
         length: usize,
     },
+    /// A short APDU that does not fit the reader's messages (some readers take 64 bytes).
+    #[error("the {length}-byte APDU does not fit this reader's messages of {max} bytes")]
+    ApduTooLongForReader {
+        /// The APDU's (or TPDU's) length.
+        length: usize,
+        /// The most the reader carries in one message.
+        max: usize,
+    },
     /// The response exceeds what a response may be.
     #[error("the card's response is longer than {0} bytes")]
     ResponseTooLong(usize),

@@ -843,6 +843,17 @@ impl<T: UsbTransport> Reader<T> {
     }
 
     async fn xfr_t0(&mut self, tpdu: &[u8]) -> Result<Vec<u8>, Error> {
+        let room = self
+            .interface
+            .descriptor
+            .max_message_length()
+            .saturating_sub(HEADER_LENGTH);
+        if tpdu.len() > room {
+            return Err(Error::ApduTooLongForReader {
+                length: tpdu.len(),
+                max: room,
+            });
+        }
         let timeout = self.card_timeout(tpdu.len() + 258, 1);
         let reply = self
             .exchange(
@@ -877,7 +888,11 @@ impl<T: UsbTransport> Reader<T> {
         } else if self.interface.descriptor.exchange_level() == ExchangeLevel::ExtendedApdu {
             apdu.chunks(room).collect()
         } else {
-            return Err(Error::ExtendedApduNotSupported { length: apdu.len() });
+            // Extended APDUs were refused before; this short one is too big for the reader.
+            return Err(Error::ApduTooLongForReader {
+                length: apdu.len(),
+                max: room,
+            });
         };
         let last = chunks.len() - 1;
         let mut reply = None;

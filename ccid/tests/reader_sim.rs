@@ -391,3 +391,17 @@ fn bad_replies_are_typed_errors_and_the_reader_stays_usable() {
         }
     }
 }
+
+#[test]
+fn a_short_apdu_too_big_for_a_small_reader_is_refused_before_sending() {
+    let mut config = SimReaderConfig::short_apdu();
+    config.descriptor.max_ccid_message_length = 64;
+    let (_device, mut reader) = powered(config, TestCard::new());
+    let (apdu, _) = echo(100);
+    assert_eq!(
+        block_on(reader.transmit(&apdu)),
+        Err(Error::ApduTooLongForReader { length: 106, max: 54 })
+    );
+    let (apdu, expected) = echo(40);
+    assert_eq!(block_on(reader.transmit(&apdu)).unwrap(), expected);
+}
