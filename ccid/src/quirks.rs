@@ -58,7 +58,7 @@ impl ReaderQuirk {
 
 /// The descriptor the EZ100PU would carry if it had one. Values are what the reader does, as
 /// observed on the wire, so the rest of the driver can treat it like any TPDU reader.
-const EZ100PU_DESCRIPTOR: CcidClassDescriptor = CcidClassDescriptor {
+pub const EZ100PU_DESCRIPTOR: CcidClassDescriptor = CcidClassDescriptor {
     // Plain CCID 1.00 framing (apart from the dialect's byte order).
     bcd_ccid: 0x0100,
     // A single contact slot.

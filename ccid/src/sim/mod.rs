@@ -164,15 +164,8 @@ impl SimReaderConfig {
     /// at most.
     pub fn ez100pu() -> SimReaderConfig {
         let (vendor_id, product_id) = (0x0CA6, 0x0010);
-        let descriptor = quirks::lookup(vendor_id, product_id, 0x0100)
-            .and_then(|row| row.class_descriptor.clone())
-            .unwrap_or_else(|| {
-                let mut descriptor = base_descriptor(0x0001_0030);
-                descriptor.default_clock_khz = 3686;
-                descriptor.maximum_clock_khz = 3686;
-                descriptor.max_data_rate = 115_200;
-                descriptor
-            });
+        // The device behaves as the descriptor the driver's quirk row supplies for it.
+        let descriptor = quirks::EZ100PU_DESCRIPTOR;
         SimReaderConfig {
             device: UsbDeviceInfo {
                 vendor_id,
