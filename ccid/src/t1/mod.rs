@@ -12,4 +12,6 @@ pub mod card;
 pub mod host;
 
 pub use block::{Block, BlockError, SBlock};
+#[cfg(any(test, feature = "sim"))]
+pub use card::{CardFault, T1Card};
 pub use host::{LinkError, Outgoing, T1Error, T1Host, T1Params, T1Step};
