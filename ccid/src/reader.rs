@@ -748,8 +748,12 @@ impl<T: UsbTransport> Reader<T> {
         }
     }
 
-    fn put_back_t1(&mut self, host: T1Host, result: &Result<Vec<u8>, Error>) {
+    fn put_back_t1(&mut self, mut host: T1Host, result: &Result<Vec<u8>, Error>) {
         let fatal = matches!(result, Err(Error::NoCard | Error::T1(_)));
+        if result.is_err() {
+            // A USB failure cut the exchange short: the next one starts with a RESYNCH.
+            host.abandon();
+        }
         match &mut self.card {
             Some(CardSession {
                 link: Link::T1(slot),

@@ -400,7 +400,10 @@ fn a_short_apdu_too_big_for_a_small_reader_is_refused_before_sending() {
     let (apdu, _) = echo(100);
     assert_eq!(
         block_on(reader.transmit(&apdu)),
-        Err(Error::ApduTooLongForReader { length: 106, max: 54 })
+        Err(Error::ApduTooLongForReader {
+            length: 106,
+            max: 54
+        })
     );
     let (apdu, expected) = echo(40);
     assert_eq!(block_on(reader.transmit(&apdu)).unwrap(), expected);
