@@ -151,7 +151,7 @@ struct CardSession {
 /// use ccid::sim::{SimReader, SimReaderConfig, TestCard};
 /// use ccid::Reader;
 ///
-/// let device = SimReader::new(SimReaderConfig::tpdu_t1());
+/// let device = SimReader::new(SimReaderConfig::tpdu());
 /// device.insert(Box::new(TestCard::new()));
 /// let response = futures_executor::block_on(async {
 ///     let mut reader = Reader::open(device.transport()).await?;
