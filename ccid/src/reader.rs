@@ -535,11 +535,9 @@ impl<T: UsbTransport> Reader<T> {
 
         if level != ExchangeLevel::Tpdu {
             // APDU readers run the card themselves; ask what they settled on, for timing.
-            let protocol = self
-                .current_parameters()
-                .await
-                .map_or(atr.default_protocol(), |p| p.protocol());
-            let fi_di = atr.fi_di_index();
+            let parameters = self.current_parameters().await;
+            let protocol = parameters.map_or(atr.default_protocol(), |p| p.protocol());
+            let fi_di = parameters.map_or(atr.fi_di_index(), |p| p.fi_di());
             return Ok(CardSession {
                 timing: Timing::new(&atr, fi_di, protocol, descriptor.default_clock_khz),
                 info: LinkInfo {

@@ -408,3 +408,26 @@ fn a_short_apdu_too_big_for_a_small_reader_is_refused_before_sending() {
     let (apdu, expected) = echo(40);
     assert_eq!(block_on(reader.transmit(&apdu)).unwrap(), expected);
 }
+
+#[test]
+fn t1_cards_asking_for_crc_get_crc_blocks() {
+    // TD2 0x71 adds TC3 = 0x01: CRC instead of LRC.
+    let mut atr = vec![0x3B, 0xB8, 0x13, 0x00, 0x81, 0x71, 0xFA, 0x52, 0x01];
+    atr.extend_from_slice(b"CRC CARD");
+    let tck = atr[1..].iter().fold(0, |x, b| x ^ b);
+    atr.push(tck);
+    let (device, mut reader) = powered(SimReaderConfig::tpdu(), TestCard::with_atr(atr));
+    assert!(matches!(
+        set_parameters(&device)[..],
+        [ProtocolParameters::T1 { tcckst: 0x11, .. }]
+    ));
+    let (apdu, expected) = echo(400);
+    assert_eq!(block_on(reader.transmit(&apdu)).unwrap(), expected);
+    device.inject_card_fault(CardFault::CorruptEdc);
+    assert_eq!(block_on(reader.transmit(&apdu)).unwrap(), expected);
+    // Every block carries two check bytes: LEN + 5 bytes of prologue and epilogue.
+    assert!(xfr_blocks(&device)
+        .iter()
+        .skip(1)
+        .all(|(_, block)| block.len() == usize::from(block[2]) + 5));
+}

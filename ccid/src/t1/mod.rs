@@ -3,8 +3,6 @@
 //! [`block`] encodes and checks blocks; [`host`] is the interface device's side as a pure state
 //! machine (bytes in, bytes out) that the reader drives; `card` is the card's side, which the
 //! simulated reader runs.
-//!
-//! SKELETON: filled in by the T=1 work; signatures are the contract.
 
 pub mod block;
 #[cfg(any(test, feature = "sim"))]
