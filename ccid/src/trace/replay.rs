@@ -124,6 +124,21 @@ impl ReplayTransport {
         )))
     }
 
+    /// An OUT transfer: the bytes sent must be the recorded ones; returns the recorded outcome.
+    fn out_transfer(&mut self, call: &Event, sent: &[u8]) -> Result<(), TransportError> {
+        match self.expect(call)? {
+            (
+                line,
+                Event::ControlOut { data, result, .. } | Event::BulkOut { data, result, .. },
+            ) => {
+                self.compare(line, call, &data, sent, "sent")?;
+                result
+            }
+            // `expect` matched the kind already; this arm only completes the match.
+            (line, event) => Err(self.mismatch(line, &event, call)),
+        }
+    }
+
     /// The recorded data of an IN transfer, if it fits what the driver asked for.
     fn in_data(
         &mut self,
@@ -220,21 +235,7 @@ impl UsbTransport for ReplayTransport {
             data: TraceBytes::default(),
             result: Ok(()),
         };
-        match self.expect(&call)? {
-            (
-                line,
-                Event::ControlOut {
-                    data: recorded,
-                    result,
-                    ..
-                },
-            ) => {
-                self.compare(line, &call, &recorded, data, "sent")?;
-                result
-            }
-            // `expect` matched the kind already; this arm only completes the match.
-            (line, event) => Err(self.mismatch(line, &event, &call)),
-        }
+        self.out_transfer(&call, data)
     }
 
     async fn bulk_out(&mut self, endpoint: u8, data: &[u8]) -> Result<(), TransportError> {
@@ -243,21 +244,7 @@ impl UsbTransport for ReplayTransport {
             data: TraceBytes::default(),
             result: Ok(()),
         };
-        match self.expect(&call)? {
-            (
-                line,
-                Event::BulkOut {
-                    data: recorded,
-                    result,
-                    ..
-                },
-            ) => {
-                self.compare(line, &call, &recorded, data, "sent")?;
-                result
-            }
-            // `expect` matched the kind already; this arm only completes the match.
-            (line, event) => Err(self.mismatch(line, &event, &call)),
-        }
+        self.out_transfer(&call, data)
     }
 
     async fn bulk_in(
