@@ -431,3 +431,113 @@ fn t1_cards_asking_for_crc_get_crc_blocks() {
         .skip(1)
         .all(|(_, block)| block.len() == usize::from(block[2]) + 5));
 }
+
+/// Corrupts, truncates, drops or stretches bulk-IN transfers at random (deterministically).
+struct ChaosTransport {
+    inner: SimTransport,
+    state: u64,
+}
+
+impl ChaosTransport {
+    fn next(&mut self) -> u64 {
+        self.state ^= self.state << 13;
+        self.state ^= self.state >> 7;
+        self.state ^= self.state << 17;
+        self.state
+    }
+}
+
+impl ccid::UsbTransport for ChaosTransport {
+    fn device_info(&self) -> ccid::UsbDeviceInfo {
+        self.inner.device_info()
+    }
+    async fn claim_interface(&mut self, i: u8, a: u8) -> Result<(), ccid::TransportError> {
+        self.inner.claim_interface(i, a).await
+    }
+    async fn control_in(
+        &mut self,
+        setup: ccid::ControlSetup,
+        length: u16,
+    ) -> Result<Vec<u8>, ccid::TransportError> {
+        self.inner.control_in(setup, length).await
+    }
+    async fn control_out(
+        &mut self,
+        setup: ccid::ControlSetup,
+        data: &[u8],
+    ) -> Result<(), ccid::TransportError> {
+        self.inner.control_out(setup, data).await
+    }
+    async fn bulk_out(&mut self, endpoint: u8, data: &[u8]) -> Result<(), ccid::TransportError> {
+        self.inner.bulk_out(endpoint, data).await
+    }
+    async fn bulk_in(
+        &mut self,
+        endpoint: u8,
+        max_length: usize,
+        timeout: Duration,
+    ) -> Result<Vec<u8>, ccid::TransportError> {
+        let mut data = self.inner.bulk_in(endpoint, max_length, timeout).await?;
+        let roll = self.next();
+        match roll % 16 {
+            0 if !data.is_empty() => {
+                let at = (roll >> 8) as usize % data.len();
+                data[at] ^= (roll >> 32) as u8 | 1;
+            }
+            1 => data.truncate((roll >> 8) as usize % (data.len() + 1)),
+            2 => return Err(ccid::TransportError::Timeout),
+            3 => data.extend_from_slice(&roll.to_le_bytes()),
+            _ => {}
+        }
+        Ok(data)
+    }
+    async fn interrupt_in(
+        &mut self,
+        endpoint: u8,
+        max_length: usize,
+        timeout: Duration,
+    ) -> Result<Vec<u8>, ccid::TransportError> {
+        self.inner.interrupt_in(endpoint, max_length, timeout).await
+    }
+}
+
+#[test]
+fn random_damage_to_every_reply_never_panics() {
+    let configs = [
+        SimReaderConfig::extended_apdu(),
+        SimReaderConfig::short_apdu(),
+        SimReaderConfig::tpdu(),
+        SimReaderConfig::ez100pu(),
+    ];
+    let mut outcomes = [0usize; 2];
+    for (round, config) in configs.iter().cycle().take(200).enumerate() {
+        let device = SimReader::new(config.clone());
+        device.insert(Box::new(if round % 3 == 0 {
+            TestCard::t0()
+        } else {
+            TestCard::new()
+        }));
+        let transport = ChaosTransport {
+            inner: device.transport(),
+            state: 0x9E37_79B9_7F4A_7C15 ^ round as u64,
+        };
+        block_on(async {
+            let Ok(mut reader) = Reader::open(transport).await else {
+                return;
+            };
+            for _ in 0..20 {
+                if reader.atr().is_none() && reader.power_on().await.is_err() {
+                    outcomes[1] += 1;
+                    continue;
+                }
+                let (apdu, _) = echo(180);
+                outcomes[usize::from(reader.transmit(&apdu).await.is_err())] += 1;
+            }
+        });
+    }
+    println!(
+        "{} exchanges answered, {} failed with a typed error",
+        outcomes[0], outcomes[1]
+    );
+    assert!(outcomes[0] > 0 && outcomes[1] > 0);
+}
