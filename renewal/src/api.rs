@@ -330,6 +330,21 @@ impl ErrorCode {
     }
 }
 
+impl ErrorCode {
+    /// The code refusing a renewal for this verdict; `None` when it is eligible.
+    pub fn refusing(verdict: &Verdict) -> Option<Self> {
+        Some(match verdict {
+            Verdict::Eligible { .. } => return None,
+            Verdict::TooEarly { .. } => ErrorCode::TooEarly,
+            Verdict::TooLate { .. } => ErrorCode::TooLate,
+            Verdict::AlreadyRenewed { .. } => ErrorCode::AlreadyRenewed,
+            Verdict::Revoked => ErrorCode::Revoked,
+            Verdict::Suspended => ErrorCode::Suspended,
+            Verdict::NotOriginalTerm { .. } => ErrorCode::NotOriginalTerm,
+        })
+    }
+}
+
 impl From<&NationalIdError> for ErrorCode {
     fn from(error: &NationalIdError) -> Self {
         match error {
@@ -377,7 +392,7 @@ impl ApiError {
 
     /// The refusal for a verdict that is not eligible; `None` when it is.
     pub fn from_verdict(verdict: &Verdict) -> Option<Self> {
-        let code = verdict.refusal()?;
+        let code = ErrorCode::refusing(verdict)?;
         Some(Self {
             code,
             message: format!("renewal refused: {}", verdict.kind()),

@@ -41,6 +41,19 @@ pub enum BirthdayError {
     },
 }
 
+impl BirthdayError {
+    /// What is wrong, as a stable English word: `empty`, `format`, `roc_year_zero` or
+    /// `no_such_date`.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            BirthdayError::Empty => "empty",
+            BirthdayError::Format(_) => "format",
+            BirthdayError::RocYearZero => "roc_year_zero",
+            BirthdayError::NoSuchDate { .. } => "no_such_date",
+        }
+    }
+}
+
 /// A date of birth (a Gregorian date; the ROC form is derived for display).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Birthday(Date);

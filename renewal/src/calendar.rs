@@ -12,14 +12,15 @@ pub const TAIWAN_OFFSET: UtcOffset = match UtcOffset::from_hms(8, 0, 0) {
     Err(_) => UtcOffset::UTC,
 };
 
-/// The instant seen on a clock in Taiwan.
-pub fn in_taiwan(instant: OffsetDateTime) -> OffsetDateTime {
-    instant.to_offset(TAIWAN_OFFSET)
+/// The instant seen on a clock in Taiwan; `None` when that leaves the supported years
+/// (9999-12-31 16:00 UTC and later: "never expires" certificates use 9999-12-31 23:59:59).
+pub fn in_taiwan(instant: OffsetDateTime) -> Option<OffsetDateTime> {
+    instant.checked_to_offset(TAIWAN_OFFSET)
 }
 
-/// The calendar date in Taiwan at this instant.
-pub fn taiwan_date(instant: OffsetDateTime) -> Date {
-    in_taiwan(instant).date()
+/// The calendar date in Taiwan at this instant; `None` past the supported years.
+pub fn taiwan_date(instant: OffsetDateTime) -> Option<Date> {
+    in_taiwan(instant).map(OffsetDateTime::date)
 }
 
 /// The same month and day `years` later; 29 February becomes 28 February in a common year
@@ -38,9 +39,9 @@ pub fn add_calendar_years(date: Date, years: i32) -> Option<Date> {
 /// The instant `years` calendar years later in Taiwan time, time of day kept; 29 February
 /// becomes 28 February. `None` when the year leaves the supported range.
 pub fn add_calendar_years_taiwan(instant: OffsetDateTime, years: i32) -> Option<OffsetDateTime> {
-    let local = in_taiwan(instant);
+    let local = in_taiwan(instant)?;
     let date = add_calendar_years(local.date(), years)?;
-    Some(local.replace_date(date).to_offset(UtcOffset::UTC))
+    local.replace_date(date).checked_to_offset(UtcOffset::UTC)
 }
 
 #[cfg(test)]
@@ -78,5 +79,10 @@ mod tests {
     #[test]
     fn out_of_range_years_give_none() {
         assert_eq!(add_calendar_years(date!(9999 - 01 - 01), 3), None);
+        assert_eq!(in_taiwan(datetime!(9999-12-31 23:59:59 UTC)), None);
+        assert_eq!(
+            add_calendar_years_taiwan(datetime!(9999-12-31 23:59:59 UTC), -3),
+            None
+        );
     }
 }

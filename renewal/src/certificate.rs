@@ -144,7 +144,8 @@ impl CertificateSerial {
         self.0.iter().map(|byte| format!("{byte:02X}")).collect()
     }
 
-    /// Reads hex; `:` and spaces between bytes are ignored.
+    /// Reads hex; `:` and spaces between bytes are ignored, and so is a sign-padding `00` before
+    /// a byte of 80 or more (`00:88:D0…` as some tools print it is `88D0…`).
     pub fn from_hex(text: &str) -> Result<Self, SerialError> {
         let digits: Vec<u8> = text.bytes().filter(|b| !matches!(b, b':' | b' ')).collect();
         if digits.is_empty() || digits.len() % 2 != 0 {
@@ -158,7 +159,7 @@ impl CertificateSerial {
                     .and_then(|pair| u8::from_str_radix(pair, 16).ok())
             })
             .collect::<Option<Vec<u8>>>()
-            .map(Self)
+            .map(|bytes| Self::from_der_integer_bytes(&bytes))
             .ok_or_else(|| SerialError::NotHex(text.to_owned()))
     }
 }

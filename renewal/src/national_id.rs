@@ -49,6 +49,20 @@ pub enum NationalIdError {
     Checksum,
 }
 
+impl NationalIdError {
+    /// The part that is wrong, as a stable English word: `length`, `first_letter`,
+    /// `second_digit`, `digit` or `checksum`.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            NationalIdError::Length { .. } => "length",
+            NationalIdError::FirstLetter { .. } => "first_letter",
+            NationalIdError::SecondDigit { .. } => "second_digit",
+            NationalIdError::Digit { .. } => "digit",
+            NationalIdError::Checksum => "checksum",
+        }
+    }
+}
+
 /// A national ID number that passed every check; upper-case ASCII.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct NationalId(String);

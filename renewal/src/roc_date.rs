@@ -278,7 +278,10 @@ pub fn format_date(date: Date, language: Language) -> String {
 /// zh-TW `民國110年5月1日 23:59:59（2021-05-01）`,
 /// English `1 May 2021, 23:59:59 Taiwan time (ROC 110/05/01)`.
 pub fn format_instant(instant: OffsetDateTime, language: Language) -> String {
-    let local = in_taiwan(instant);
+    let Some(local) = in_taiwan(instant) else {
+        // Only the last hours of the year 9999 cannot be moved to Taiwan time.
+        return format!("{instant}");
+    };
     let date = local.date();
     let clock = format!(
         "{:02}:{:02}:{:02}",

@@ -16,7 +16,6 @@
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
-use crate::api::ErrorCode;
 use crate::calendar::{add_calendar_years, add_calendar_years_taiwan, taiwan_date};
 use crate::language::Language;
 
@@ -255,27 +254,18 @@ impl Verdict {
             Verdict::NotOriginalTerm { .. } => "not_original_term",
         }
     }
-
-    /// The API error code refusing a renewal for this verdict; `None` when eligible.
-    pub fn refusal(&self) -> Option<ErrorCode> {
-        Some(match self {
-            Verdict::Eligible { .. } => return None,
-            Verdict::TooEarly { .. } => ErrorCode::TooEarly,
-            Verdict::TooLate { .. } => ErrorCode::TooLate,
-            Verdict::AlreadyRenewed { .. } => ErrorCode::AlreadyRenewed,
-            Verdict::Revoked => ErrorCode::Revoked,
-            Verdict::Suspended => ErrorCode::Suspended,
-            Verdict::NotOriginalTerm { .. } => ErrorCode::NotOriginalTerm,
-        })
-    }
 }
 
 /// The term of a validity period, comparing Taiwan calendar dates (not seconds): real
 /// certificates end either exactly 5 years after issue to the second, or at 23:59:59 Taiwan
 /// time on that date; both are 5 years.
 pub fn classify_term(validity: &Validity) -> Term {
-    let start = taiwan_date(validity.not_before);
-    let end = taiwan_date(validity.not_after);
+    let (Some(start), Some(end)) = (
+        taiwan_date(validity.not_before),
+        taiwan_date(validity.not_after),
+    ) else {
+        return Term::Other;
+    };
     let original_end = add_calendar_years(start, ORIGINAL_TERM_YEARS);
     if original_end == Some(end) {
         return Term::Original;
