@@ -11,11 +11,14 @@
 use std::fmt;
 
 use const_oid::db::{rfc4519, rfc5912};
+use const_oid::AssociatedOid;
 use der::asn1::{ObjectIdentifier, PrintableStringRef, UintRef};
 use der::{Decode, Encode, Sequence};
 use serde::{Deserialize, Serialize};
+use spki::SubjectPublicKeyInfoOwned;
 use thiserror::Error;
 use x509_cert::attr::AttributeTypeAndValue;
+use x509_cert::certificate::TbsCertificate;
 use x509_cert::ext::pkix::name::DirectoryString;
 use x509_cert::ext::pkix::{
     AuthorityKeyIdentifier, BasicConstraints, KeyUsage as X509KeyUsage, SubjectDirectoryAttributes,
@@ -311,115 +314,38 @@ impl CitizenCertificate {
         let subject_serial_number =
             directory_string(subject, rfc4519::SERIAL_NUMBER, "serialNumber")?;
 
-        let mut id_last_four = None;
-        let mut certificate_type = None;
-        let mut mobile = false;
-        let attributes = tbs
-            .get_extension::<SubjectDirectoryAttributes>()
-            .map_err(|source| CertificateError::Extension {
-                extension: "subject directory attributes",
-                source,
-            })?;
-        for attribute in attributes
-            .map(|(_, attributes)| attributes.0)
-            .unwrap_or_default()
-        {
-            let malformed = || CertificateError::DirectoryAttribute {
-                attribute: attribute.oid.to_string(),
-            };
-            let first = attribute.values.iter().next();
-            if attribute.oid == oid::MOICA_ID_LAST_FOUR {
-                let value = first
-                    .and_then(|value| DirectoryString::try_from(value).ok())
-                    .ok_or_else(malformed)?
-                    .value()
-                    .into_owned();
-                if value.len() != 4 || !value.bytes().all(|b| b.is_ascii_digit()) {
-                    return Err(CertificateError::IdLastFour(value));
-                }
-                id_last_four = Some(value);
-            } else if attribute.oid == oid::MOICA_CERTIFICATE_TYPE {
-                let value = first
-                    .and_then(|value| value.decode_as::<ObjectIdentifier>().ok())
-                    .ok_or_else(malformed)?;
-                certificate_type = Some(if value == oid::CITIZEN_CERTIFICATE {
-                    CertificateType::Citizen
-                } else {
-                    CertificateType::Other(value)
-                });
-            } else if attribute.oid == oid::MOICA_MOBILE {
-                mobile = true;
-            }
-        }
-
+        let directory = read_directory_attributes(tbs)?;
         let validity = Validity {
             not_before: instant(tbs.validity().not_before, "notBefore")?,
             not_after: instant(tbs.validity().not_after, "notAfter")?,
         };
-
-        let authority_key_id = tbs
-            .get_extension::<AuthorityKeyIdentifier>()
-            .map_err(|source| CertificateError::Extension {
-                extension: "authority key identifier",
-                source,
-            })?
-            .and_then(|(_, aki)| aki.key_identifier)
-            .map(|id| id.as_bytes().to_vec());
-        let subject_key_id = tbs
-            .get_extension::<SubjectKeyIdentifier>()
-            .map_err(|source| CertificateError::Extension {
-                extension: "subject key identifier",
-                source,
-            })?
-            .map(|(_, ski)| ski.0.as_bytes().to_vec());
-        let key_usage = tbs
-            .get_extension::<X509KeyUsage>()
-            .map_err(|source| CertificateError::Extension {
-                extension: "key usage",
-                source,
-            })?
-            .map(|(_, usage)| KeyUsage {
-                digital_signature: usage.digital_signature(),
-                non_repudiation: usage.non_repudiation(),
-                key_encipherment: usage.key_encipherment(),
-                data_encipherment: usage.data_encipherment(),
-                key_agreement: usage.key_agreement(),
-                key_cert_sign: usage.key_cert_sign(),
-                crl_sign: usage.crl_sign(),
-            });
-        let is_ca = tbs
-            .get_extension::<BasicConstraints>()
-            .map_err(|source| CertificateError::Extension {
-                extension: "basic constraints",
-                source,
-            })?
-            .is_some_and(|(_, constraints)| constraints.ca);
-
-        let spki = tbs.subject_public_key_info();
-        let rsa_public_key = if spki.algorithm.oid == rfc5912::RSA_ENCRYPTION {
-            let body = spki
-                .subject_public_key
-                .as_bytes()
-                .ok_or(CertificateError::RsaPublicKey(
-                    der::Tag::BitString.value_error().into(),
-                ))?;
-            let key = RsaPublicKeyBody::from_der(body).map_err(CertificateError::RsaPublicKey)?;
-            Some(RsaPublicKey {
-                modulus: key.modulus.as_bytes().to_vec(),
-                exponent: key.public_exponent.as_bytes().to_vec(),
-            })
-        } else {
-            None
-        };
+        let authority_key_id =
+            extension::<AuthorityKeyIdentifier>(tbs, "authority key identifier")?
+                .and_then(|aki| aki.key_identifier)
+                .map(|id| id.as_bytes().to_vec());
+        let subject_key_id = extension::<SubjectKeyIdentifier>(tbs, "subject key identifier")?
+            .map(|ski| ski.0.as_bytes().to_vec());
+        let key_usage = extension::<X509KeyUsage>(tbs, "key usage")?.map(|usage| KeyUsage {
+            digital_signature: usage.digital_signature(),
+            non_repudiation: usage.non_repudiation(),
+            key_encipherment: usage.key_encipherment(),
+            data_encipherment: usage.data_encipherment(),
+            key_agreement: usage.key_agreement(),
+            key_cert_sign: usage.key_cert_sign(),
+            crl_sign: usage.crl_sign(),
+        });
+        let is_ca = extension::<BasicConstraints>(tbs, "basic constraints")?
+            .is_some_and(|constraints| constraints.ca);
+        let rsa_public_key = read_rsa_public_key(tbs.subject_public_key_info())?;
 
         let serial = CertificateSerial::from_der_integer_bytes(tbs.serial_number().as_bytes());
         Ok(Self {
             der: der.to_vec(),
             holder_name,
             subject_serial_number,
-            id_last_four,
-            certificate_type,
-            mobile,
+            id_last_four: directory.id_last_four,
+            certificate_type: directory.certificate_type,
+            mobile: directory.mobile,
             validity,
             serial,
             authority_key_id,
@@ -560,6 +486,89 @@ impl CitizenCertificate {
             id_last_four: self.id_last_four().ok_or(ProfileError::MissingIdLastFour)?,
         })
     }
+}
+
+/// An extension decoded as `T`; a malformed or repeated one is an error.
+fn extension<'a, T>(
+    tbs: &'a TbsCertificate,
+    name: &'static str,
+) -> Result<Option<T>, CertificateError>
+where
+    T: Decode<'a, Error = der::Error> + AssociatedOid,
+{
+    tbs.get_extension::<T>()
+        .map(|found| found.map(|(_critical, value)| value))
+        .map_err(|source| CertificateError::Extension {
+            extension: name,
+            source,
+        })
+}
+
+/// What MOICA puts in the subject directory attributes extension.
+#[derive(Default)]
+struct DirectoryAttributes {
+    id_last_four: Option<String>,
+    certificate_type: Option<CertificateType>,
+    mobile: bool,
+}
+
+fn read_directory_attributes(
+    tbs: &TbsCertificate,
+) -> Result<DirectoryAttributes, CertificateError> {
+    let mut found = DirectoryAttributes::default();
+    let attributes = extension::<SubjectDirectoryAttributes>(tbs, "subject directory attributes")?;
+    for attribute in attributes
+        .map(|attributes| attributes.0)
+        .unwrap_or_default()
+    {
+        let malformed = || CertificateError::DirectoryAttribute {
+            attribute: attribute.oid.to_string(),
+        };
+        // Each MOICA attribute carries one value.
+        let value = attribute.values.iter().next();
+        if attribute.oid == oid::MOICA_ID_LAST_FOUR {
+            let digits = value
+                .and_then(|value| DirectoryString::try_from(value).ok())
+                .ok_or_else(malformed)?
+                .value()
+                .into_owned();
+            if digits.len() != 4 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(CertificateError::IdLastFour(digits));
+            }
+            found.id_last_four = Some(digits);
+        } else if attribute.oid == oid::MOICA_CERTIFICATE_TYPE {
+            let kind = value
+                .and_then(|value| value.decode_as::<ObjectIdentifier>().ok())
+                .ok_or_else(malformed)?;
+            found.certificate_type = Some(if kind == oid::CITIZEN_CERTIFICATE {
+                CertificateType::Citizen
+            } else {
+                CertificateType::Other(kind)
+            });
+        } else if attribute.oid == oid::MOICA_MOBILE {
+            found.mobile = true;
+        }
+    }
+    Ok(found)
+}
+
+/// The RSA integers of an rsaEncryption key; `None` for other algorithms.
+fn read_rsa_public_key(
+    spki: &SubjectPublicKeyInfoOwned,
+) -> Result<Option<RsaPublicKey>, CertificateError> {
+    if spki.algorithm.oid != rfc5912::RSA_ENCRYPTION {
+        return Ok(None);
+    }
+    // The key is a whole number of bytes; unused bits would make it malformed.
+    let body = spki
+        .subject_public_key
+        .as_bytes()
+        .ok_or_else(|| CertificateError::RsaPublicKey(der::Tag::BitString.value_error().into()))?;
+    let key = RsaPublicKeyBody::from_der(body).map_err(CertificateError::RsaPublicKey)?;
+    Ok(Some(RsaPublicKey {
+        modulus: key.modulus.as_bytes().to_vec(),
+        exponent: key.public_exponent.as_bytes().to_vec(),
+    }))
 }
 
 /// The first value of `attribute` in `name`, as text.

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use der::asn1::{Any, ObjectIdentifier, SetOfVec, UtcTime};
 use der::{Decode, Encode, Tag};
-use renewal::certificate::{oid, CertificateType};
+use renewal::certificate::{oid, CertificateError, CertificateType};
 use renewal::rules::{classify_term, Term};
 use renewal::{decide, CertificateStatus, CitizenCertificate, KeyRole, RenewalRecord, Validity};
 use rsa::pkcs1v15::SigningKey;
@@ -144,6 +144,15 @@ struct Built {
 }
 
 fn build(holder: &str, encoding: NameString, role: KeyRole) -> Built {
+    build_with_last_four(holder, encoding, role, "6789")
+}
+
+fn build_with_last_four(
+    holder: &str,
+    encoding: NameString,
+    role: KeyRole,
+    id_last_four: &'static str,
+) -> Built {
     let private_key = rsa::PrivateKey::from_pkcs8_der(TEST_KEY).unwrap();
     let public_key = private_key.to_public_key();
     let signer = SigningKey::<Sha256>::new(private_key);
@@ -167,7 +176,7 @@ fn build(holder: &str, encoding: NameString, role: KeyRole) -> Built {
             (SERIAL_NUMBER, Tag::PrintableString, "1234567890123456"),
         ]),
         role,
-        id_last_four: "6789",
+        id_last_four,
     };
     let validity = X509Validity::new(
         utc(datetime!(2019-01-12 02:47:35 UTC).unix_timestamp()),
@@ -279,5 +288,16 @@ fn holder_names_read_from_every_string_type() {
         assert_eq!(certificate.holder_name(), Some(holder), "{encoding:?}");
         assert_eq!(certificate.key_role(), KeyRole::Encryption);
         assert!(certificate.key_usage().unwrap().encrypts());
+    }
+}
+
+#[test]
+fn malformed_last_four_digits_are_a_typed_error() {
+    for bad in ["21a6", "211", "21160"] {
+        let built = build_with_last_four("王小明", NameString::Utf8, KeyRole::Signature, bad);
+        assert_eq!(
+            CitizenCertificate::from_der(&built.der).unwrap_err(),
+            CertificateError::IdLastFour(bad.to_owned())
+        );
     }
 }
