@@ -49,7 +49,7 @@ pub struct CitizenCard<C: ApduChannel, S: SecureChannel = Plain> {
 }
 
 impl<C: ApduChannel> CitizenCard<C, Plain> {
-    /// The card of `generation` (from [`identify`](crate::identify)) on `channel`, with the
+    /// The card of `generation` (from [`identify`](crate::identify())) on `channel`, with the
     /// plain reference profile.
     pub fn new(channel: C, generation: Generation) -> Self {
         CitizenCard::with_secure_channel(channel, generation, Plain)
@@ -88,7 +88,10 @@ impl<C: ApduChannel, S: SecureChannel> CitizenCard<C, S> {
     }
 
     /// Keeps commands within `limits` as well as the channel's own (e.g.
-    /// [`ChannelLimits::SHORT`] for a card that takes no extended APDUs).
+    /// [`ChannelLimits::SHORT`] for a card that takes no extended APDUs). The virtual card
+    /// takes extended APDUs; whether every real first-generation card does is not publicly
+    /// documented, so an app meeting a real card that answers `6700` to a long READ BINARY
+    /// can fall back to short APDUs here.
     pub fn restrict_limits(&mut self, limits: ChannelLimits) {
         self.limits = Some(limits);
     }

@@ -75,7 +75,7 @@ impl fmt::Display for KeyReference {
 }
 
 /// A command APDU. Its data is wiped when it is dropped, since a VERIFY carries the PIN.
-#[derive(Clone, PartialEq, Eq, Zeroize, ZeroizeOnDrop)]
+#[derive(PartialEq, Eq, Zeroize, ZeroizeOnDrop)]
 pub struct Command {
     /// CLA.
     pub cla: u8,

@@ -60,6 +60,12 @@ pub enum CardError {
         /// Bytes received.
         got: usize,
     },
+    /// An offset READ BINARY and UPDATE BINARY cannot address (15 bits).
+    #[error("offset {offset:#X} is beyond what READ BINARY can address")]
+    OffsetOutOfRange {
+        /// The offset.
+        offset: usize,
+    },
     /// A certificate does not fit its slot.
     #[error("the {length}-byte certificate does not fit the {slot} slot of {max} bytes")]
     CertificateTooLarge {

@@ -371,10 +371,7 @@ fn file_offset(offset: usize) -> Result<u16, CardError> {
     u16::try_from(offset)
         .ok()
         .filter(|&offset| offset < 0x8000)
-        .ok_or(CardError::Refused {
-            command: "READ BINARY",
-            status: crate::status::StatusWord::WRONG_OFFSET,
-        })
+        .ok_or(CardError::OffsetOutOfRange { offset })
 }
 
 /// Reads one slot of the selected certificate file: the first read carries the DER header

@@ -33,7 +33,7 @@
 //!
 //! | step | module |
 //! | --- | --- |
-//! | which card: first generation, second (read only), or none | [`identify`] |
+//! | which card: first generation, second (read only), or none | [`identify`](mod@identify) |
 //! | card number, version, certificate slots, writes | [`files`], [`CitizenCard`] |
 //! | PIN: form, tries left, verify | [`pin`] |
 //! | host-side PKCS#1 v1.5 padding and check of the card's signature | [`signature`] |

@@ -469,9 +469,12 @@ impl VirtualCard {
             // Short file identifiers are not part of the profile.
             return status(StatusWord::WRONG_PARAMETERS);
         }
-        let Some(wanted) = command.ne.filter(|_| command.data.is_empty()) else {
+        if !command.data.is_empty() {
             return status(StatusWord::WRONG_LENGTH);
-        };
+        }
+        // Over T=0, P3 = 00 can reach the card without Le; READ BINARY always answers data,
+        // so that means 256 bytes (ISO/IEC 7816-3 §12.2.2).
+        let wanted = command.ne.unwrap_or(256);
         let Some(file) = self.session.file.and_then(|i| self.state.files.get(i)) else {
             return status(StatusWord::COMMAND_NOT_ALLOWED);
         };

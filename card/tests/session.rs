@@ -416,3 +416,28 @@ fn class_00_is_refused_by_the_virtual_card() {
         [0x6E, 0x00]
     );
 }
+
+#[test]
+fn full_session_on_a_t0_tpdu_reader() {
+    // The same card speaking T=0 only (TA1 0x96), with the first generation's historical bytes.
+    let atr = [
+        0x3B, 0x18, 0x96, b'C', b'H', b'T', b'M', b'O', b'I', b'C', b'A',
+    ];
+    let shared = SharedVirtualCard::new(virtual_card().with_atr(&atr));
+    let (_device, mut card) = open(SimReaderConfig::tpdu(), Box::new(shared));
+    assert_eq!(card.channel_mut().link_info().unwrap().protocol, 0);
+    assert_eq!(card.limits(), ChannelLimits::SHORT);
+    let certificates = block_on(card.read_certificates()).unwrap();
+    let certificate = certificates
+        .certificate(Slot::Signature)
+        .unwrap()
+        .certificate()
+        .clone();
+    let pin = Pin::new(PIN).unwrap();
+    assert_eq!(
+        block_on(card.verify_pin(&pin)).unwrap(),
+        VerifyOutcome::Verified
+    );
+    block_on(card.sign(KeyReference::Signature, b"over T=0", &certificate)).unwrap();
+    block_on(card.write_certificate(Slot::Signature, &fixture().renewed_signature)).unwrap();
+}
