@@ -13,6 +13,7 @@ use crate::identify::Generation;
 use crate::pin::{Pin, PinState, VerifyOutcome};
 use crate::secure_channel::{Plain, SecureChannel};
 use crate::signature::{self, Signature, SHA256_LENGTH};
+use crate::status::StatusWord;
 
 /// The longest version string read.
 const VERSION_READ: usize = 256;
@@ -138,24 +139,45 @@ impl<C: ApduChannel, S: SecureChannel> CitizenCard<C, S> {
 
     /// Reads one certificate slot.
     pub async fn read_certificate(&mut self, slot: Slot) -> Result<SlotContent, CardError> {
-        let limits = self.limits();
         files::select_path(&mut self.channel, &CERTIFICATES_PATH).await?;
-        files::read_slot(&mut self.channel, slot, limits).await
+        self.read_selected_slot(slot).await
     }
 
     /// Reads all four certificate slots. An empty or corrupt slot is reported in its place;
     /// only a failing channel or a refusing card fails the whole read.
     pub async fn read_certificates(&mut self) -> Result<Certificates, CardError> {
-        let limits = self.limits();
         files::select_path(&mut self.channel, &CERTIFICATES_PATH).await?;
-        let channel = &mut self.channel;
-        let root_ca = files::read_slot(channel, Slot::RootCa, limits).await?;
-        let issuing_ca = files::read_slot(channel, Slot::IssuingCa, limits).await?;
-        let encryption = files::read_slot(channel, Slot::Encryption, limits).await?;
-        let signature = files::read_slot(channel, Slot::Signature, limits).await?;
+        let root_ca = self.read_selected_slot(Slot::RootCa).await?;
+        let issuing_ca = self.read_selected_slot(Slot::IssuingCa).await?;
+        let encryption = self.read_selected_slot(Slot::Encryption).await?;
+        let signature = self.read_selected_slot(Slot::Signature).await?;
         Ok(Certificates::new([
             root_ca, issuing_ca, encryption, signature,
         ]))
+    }
+
+    async fn read_selected_slot(&mut self, slot: Slot) -> Result<SlotContent, CardError> {
+        let limits = self.limits();
+        match files::read_slot(&mut self.channel, slot, limits).await {
+            Err(error) if self.fall_back_to_short(&error, limits) => {
+                let limits = self.limits();
+                files::read_slot(&mut self.channel, slot, limits).await
+            }
+            result => result,
+        }
+    }
+
+    /// After a card refused an extended APDU with `6700`, keeps to short ones from then on
+    /// and says so; `false` when `error` is something else.
+    fn fall_back_to_short(&mut self, error: &CardError, limits: ChannelLimits) -> bool {
+        if !limits.carries_extended() || error.status() != Some(StatusWord::WRONG_LENGTH) {
+            return false;
+        }
+        tracing::debug!("the card refused an extended APDU; using short APDUs from now on");
+        self.limits = Some(self.limits.map_or(ChannelLimits::SHORT, |limits| {
+            limits.min(ChannelLimits::SHORT)
+        }));
+        true
     }
 
     /// How many PIN tries are left, or whether the PIN is verified or locked.
@@ -209,18 +231,30 @@ impl<C: ApduChannel, S: SecureChannel> CitizenCard<C, S> {
     pub async fn write_certificate(&mut self, slot: Slot, der: &[u8]) -> Result<(), CardError> {
         self.check_renewal_supported()?;
         files::check_writable(slot, der)?;
-        let limits = self.limits();
-        let chunk = self.secure.max_update_data(limits).max(1);
         files::select_path(&mut self.channel, &CERTIFICATES_PATH).await?;
+        let limits = self.limits();
+        match self.write_and_compare(slot, der, limits).await {
+            // Everything is written again, so a part written before the refusal is no matter.
+            Err(error) if self.fall_back_to_short(&error, limits) => {
+                let limits = self.limits();
+                self.write_and_compare(slot, der, limits).await
+            }
+            result => result,
+        }
+    }
+
+    async fn write_and_compare(
+        &mut self,
+        slot: Slot,
+        der: &[u8],
+        limits: ChannelLimits,
+    ) -> Result<(), CardError> {
+        let chunk = self.secure.max_update_data(limits).max(1);
         let base = usize::from(slot.offset());
         for (index, part) in der.chunks(chunk).enumerate() {
-            let offset = u16::try_from(base + index * chunk).map_err(|_| {
-                CardError::CertificateTooLarge {
-                    slot,
-                    length: der.len(),
-                    max: files::SLOT_SIZE,
-                }
-            })?;
+            let offset = base + index * chunk;
+            let offset =
+                u16::try_from(offset).map_err(|_| CardError::OffsetOutOfRange { offset })?;
             self.secure
                 .update_binary(&mut self.channel, offset, part)
                 .await?;

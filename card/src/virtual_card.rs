@@ -15,7 +15,8 @@
 //! a wrong Lc `6700`, wrong P1-P2 `6A86`, an unknown key `6A88`, a READ or UPDATE without a
 //! current file `6986`, a write to a read-only file `6985`. Three PIN tries; a wrong PIN ends
 //! the verified session; a verified PIN lasts until [`IccCard::reset`]. The private-key
-//! operation is raw RSA on the 256-byte block the host padded. Extended APDUs are accepted.
+//! operation is raw RSA on the 256-byte block the host padded. Extended APDUs are accepted
+//! unless the card is made [without them](VirtualCard::without_extended_apdus).
 //!
 //! The card's whole state — files, PIN, tries, keys (PKCS#8 DER) — is a [`VirtualCardState`]
 //! that serialises with serde (bytes as hex), so demo cards can be saved and loaded;
@@ -159,6 +160,14 @@ pub struct VirtualCardState {
     /// The signature key (02), PKCS#8 DER.
     #[serde(with = "hex_bytes")]
     pub signature_key: Vec<u8>,
+    /// Whether the card takes extended APDUs (when not, it answers them `6700`, as a card
+    /// without them would).
+    #[serde(default = "yes")]
+    pub extended_apdus: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl fmt::Debug for VirtualCardState {
@@ -323,6 +332,7 @@ impl VirtualCard {
             tries_left: PIN_TRIES,
             encryption_key: pkcs8(KeyReference::Encryption, encryption_key)?,
             signature_key: pkcs8(KeyReference::Signature, signature_key)?,
+            extended_apdus: true,
         };
         VirtualCard::from_state(state)
     }
@@ -368,6 +378,12 @@ impl VirtualCard {
     /// The same card with another ATR (e.g. [`SECOND_GENERATION_ATR`]).
     pub fn with_atr(mut self, atr: &[u8]) -> VirtualCard {
         self.state.atr = atr.to_vec();
+        self
+    }
+
+    /// The same card refusing extended APDUs with `6700`.
+    pub fn without_extended_apdus(mut self) -> VirtualCard {
+        self.state.extended_apdus = false;
         self
     }
 
@@ -633,6 +649,9 @@ impl IccCard for VirtualCard {
         let [cla, instruction, _, _] = command.header;
         if cla != CLA {
             return status(StatusWord::CLASS_NOT_SUPPORTED);
+        }
+        if command.extended && !self.state.extended_apdus {
+            return status(StatusWord::WRONG_LENGTH);
         }
         match instruction {
             ins::SELECT => status(self.select(&command)),

@@ -214,7 +214,9 @@ fn full_session_on_a_short_apdu_reader() {
         Framing::Apdu,
         ChannelLimits::SHORT,
     );
-    eprintln!("short APDU reader: {reads} READ BINARY for four certificates");
+    let f = fixture();
+    let lengths = [&f.root_ca, &f.issuing_ca, &f.encryption, &f.signature].map(|der| der.len());
+    eprintln!("short APDU reader: {reads} READ BINARY for four certificates of {lengths:?} bytes");
 }
 
 #[test]
@@ -440,4 +442,40 @@ fn full_session_on_a_t0_tpdu_reader() {
     );
     block_on(card.sign(KeyReference::Signature, b"over T=0", &certificate)).unwrap();
     block_on(card.write_certificate(Slot::Signature, &fixture().renewed_signature)).unwrap();
+}
+
+#[test]
+fn a_card_without_extended_apdus_is_read_and_written_with_short_ones() {
+    let card = virtual_card().without_extended_apdus();
+    let (device, mut card) = open(SimReaderConfig::extended_apdu(), Box::new(card));
+    assert_eq!(card.limits(), ChannelLimits::EXTENDED);
+    let certificates = block_on(card.read_certificates()).unwrap();
+    assert!(certificates
+        .iter()
+        .all(|(_, content)| content.certificate().is_some()));
+    // The first extended READ BINARY was refused; the card logic kept to short ones after.
+    assert_eq!(card.limits(), ChannelLimits::SHORT);
+    let reads = count_ins(&device, Framing::Apdu, READ_BINARY);
+    assert_eq!(reads, 1 + expected_certificate_reads(ChannelLimits::SHORT));
+    let pin = Pin::new(PIN).unwrap();
+    block_on(card.verify_pin(&pin)).unwrap();
+    block_on(card.write_certificate(Slot::Signature, &fixture().renewed_signature)).unwrap();
+}
+
+#[test]
+fn an_extended_write_refused_falls_back_to_short_writes() {
+    let card = virtual_card().without_extended_apdus();
+    let (device, mut card) = open(SimReaderConfig::tpdu(), Box::new(card));
+    let pin = Pin::new(PIN).unwrap();
+    block_on(card.verify_pin(&pin)).unwrap();
+    let der = &fixture().renewed_signature;
+    block_on(card.write_certificate(Slot::Signature, der)).unwrap();
+    assert_eq!(card.limits(), ChannelLimits::SHORT);
+    // One refused extended UPDATE BINARY, then the certificate in 255-byte chunks.
+    assert_eq!(
+        count_ins(&device, Framing::T1, UPDATE_BINARY),
+        1 + der.len().div_ceil(255)
+    );
+    let read = block_on(card.read_certificate(Slot::Signature)).unwrap();
+    assert_eq!(read.certificate().unwrap().der(), &der[..]);
 }
