@@ -29,7 +29,10 @@
 //! The protocol code is pure: bytes in, bytes out, no I/O. A platform implements the one
 //! [`UsbTransport`] trait (bulk, interrupt and control transfers; futures need not be `Send`, so
 //! WebUSB works). Implementations in this crate: [`trace::RecordingTransport`] and
-//! [`trace::ReplayTransport`], and the simulated reader in `sim` (feature `sim`).
+//! [`trace::ReplayTransport`], the simulated reader in `sim` (feature `sim`), and
+//! `webusb::WebUsbTransport` over the browser's `navigator.usb` (feature `webusb`, wasm32 only;
+//! its module documentation explains what WebUSB does differently: no timeouts, protected
+//! classes, disconnection).
 //!
 //! What each platform needs before a page or program can open a reader:
 //! - **WebUSB (Chromium)**: an ordinary page cannot claim an interface of the smart-card class
@@ -72,6 +75,8 @@ pub mod sim;
 pub mod t1;
 pub mod trace;
 pub mod transport;
+#[cfg(all(feature = "webusb", target_arch = "wasm32"))]
+pub mod webusb;
 
 pub use atr::Atr;
 pub use error::Error;
