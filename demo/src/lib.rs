@@ -3,4 +3,9 @@
 //! WebSocket to a small script in the page that stands in for `navigator.usb`, so the page's
 //! real WebUSB code runs unchanged. It serves the built app.
 //!
-//! This crate is built by the renewal-page issue; it holds no code yet.
+//! Built so far: [`bridge`], the WebSocket side of the USB bridge (`www/usb-standin.js` is the
+//! page side; `docs/usb-bridge.md` the protocol between them).
+
+#![warn(missing_docs)]
+
+pub mod bridge;
