@@ -14,7 +14,7 @@ use ccid::sim::{IccCard, SimReader, SimTransport};
 use ccid::{ControlSetup, TransportError, UsbTransport};
 use futures_executor::block_on;
 use serde_json::Value;
-use tokio::sync::{mpsc as async_mpsc, oneshot};
+use tokio::sync::mpsc as async_mpsc;
 
 use super::protocol::{
     self, Bytes, CardListing, DeviceDescription, Direction, EndpointType, ErrorBody, Event,
@@ -54,7 +54,9 @@ pub(super) fn spawn(
     cards: Box<dyn DemoCards>,
 ) -> Result<mpsc::Sender<Command>, BridgeSetupError> {
     let (commands, inbox) = mpsc::channel();
-    let (ready, setup) = oneshot::channel();
+    // A std channel: the caller may be inside an async runtime, where tokio's blocking receive
+    // refuses to wait.
+    let (ready, setup) = mpsc::sync_channel(1);
     std::thread::Builder::new()
         .name("usb-bridge".into())
         .spawn(move || {
@@ -71,7 +73,7 @@ pub(super) fn spawn(
             actor.run(inbox);
         })
         .map_err(|error| BridgeSetupError::Thread(error.to_string()))?;
-    match setup.blocking_recv() {
+    match setup.recv() {
         Ok(Ok(())) => Ok(commands),
         Ok(Err(error)) => Err(error),
         Err(_) => Err(BridgeSetupError::Thread(
