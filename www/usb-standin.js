@@ -288,6 +288,7 @@
 
     async selectConfiguration(configurationValue) {
       await this._call('selectConfiguration', { configurationValue });
+      if (configurationValue === this._configurationValue) return;
       this._configurationValue = configurationValue;
       this._claimed.clear();
       this._alternates.clear();

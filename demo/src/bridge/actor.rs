@@ -227,7 +227,7 @@ impl Actor {
                 id,
                 request,
             } => {
-                tracing::debug!(session, ?request, "bridge request");
+                tracing::debug!(session, op = request.op(), "bridge request");
                 let reply = std::panic::catch_unwind(AssertUnwindSafe(|| {
                     self.request(session, &id, request)
                 }))
@@ -330,6 +330,10 @@ impl Actor {
                         "NotFoundError",
                         "The configuration value provided is not supported by the device.",
                     ));
+                }
+                if reader.description.configuration_value != Some(configuration_value) {
+                    // The interfaces of the configuration left are gone with it.
+                    reader.claims.clear();
                 }
                 reader.description.configuration_value = Some(configuration_value);
                 done()

@@ -238,6 +238,31 @@ pub enum Request {
     },
 }
 
+impl Request {
+    /// The operation's name, for logs (which never carry the bytes: they may hold a PIN).
+    pub fn op(&self) -> &'static str {
+        match self {
+            Request::ListDevices => "listDevices",
+            Request::Open { .. } => "open",
+            Request::Close { .. } => "close",
+            Request::SelectConfiguration { .. } => "selectConfiguration",
+            Request::ClaimInterface { .. } => "claimInterface",
+            Request::ReleaseInterface { .. } => "releaseInterface",
+            Request::SelectAlternateInterface { .. } => "selectAlternateInterface",
+            Request::ControlTransferIn { .. } => "controlTransferIn",
+            Request::ControlTransferOut { .. } => "controlTransferOut",
+            Request::TransferIn { .. } => "transferIn",
+            Request::TransferOut { .. } => "transferOut",
+            Request::ClearHalt { .. } => "clearHalt",
+            Request::ListCards => "listCards",
+            Request::InsertCard { .. } => "insertCard",
+            Request::RemoveCard { .. } => "removeCard",
+            Request::UnplugReader { .. } => "unplugReader",
+            Request::PlugReader { .. } => "plugReader",
+        }
+    }
+}
+
 /// A failed request, as the stand-in rejects it: a `DOMException` name and message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {
