@@ -83,6 +83,11 @@ pub enum WebUsbError {
     /// The person closed the chooser without picking a reader, or no reader is plugged in.
     #[error("no reader was chosen")]
     NoDeviceChosen,
+    /// The browser would not show the chooser or list devices: the call did not come from a
+    /// click, or a permissions policy (e.g. in a cross-origin frame) disallows WebUSB. The
+    /// browser's words follow.
+    #[error("the browser did not allow WebUSB here: {0}")]
+    NotAllowed(String),
     /// Opening the chosen device failed.
     #[error(transparent)]
     Transport(#[from] TransportError),
@@ -207,9 +212,13 @@ impl WebUsbTransport {
         let options = UsbDeviceRequestOptions::new(&reader_filters());
         match JsFuture::from(usb.request_device(&options)).await {
             Ok(device) => Ok(device),
-            // The chooser closed without a choice (or found nothing): NotFoundError.
-            Err(error) if error_name(&error) == "NotFoundError" => Err(WebUsbError::NoDeviceChosen),
-            Err(error) => Err(WebUsbError::Transport(other_error("requestDevice", &error))),
+            Err(error) => Err(match error_name(&error).as_str() {
+                // The chooser closed without a choice (or found nothing).
+                "NotFoundError" => WebUsbError::NoDeviceChosen,
+                // No user gesture, or a permissions policy.
+                "SecurityError" => WebUsbError::NotAllowed(describe(&error)),
+                _ => WebUsbError::Transport(other_error("requestDevice", &error)),
+            }),
         }
     }
 
@@ -219,7 +228,10 @@ impl WebUsbTransport {
         let usb = webusb_available()?;
         let devices = JsFuture::from(usb.get_devices())
             .await
-            .map_err(|error| WebUsbError::Transport(other_error("getDevices", &error)))?;
+            .map_err(|error| match error_name(&error).as_str() {
+                "SecurityError" => WebUsbError::NotAllowed(describe(&error)),
+                _ => WebUsbError::Transport(other_error("getDevices", &error)),
+            })?;
         Ok(devices.iter().filter(is_plausible_reader).collect())
     }
 

@@ -97,6 +97,13 @@ async fn webusb_transport_through_the_standin() {
     assert_eq!(data[0x40..], [0x90, 0x00]);
     reader.into_transport().close().await.unwrap();
 
+    // A cancelled chooser.
+    standin("choose", &["no such reader"]).await;
+    assert_eq!(
+        WebUsbTransport::request().await.unwrap_err(),
+        WebUsbError::NoDeviceChosen
+    );
+
     // A quiet wait leaves its interrupt transfer pending in the browser; the card inserted
     // afterwards reaches the driver through that same transfer.
     let transport = WebUsbTransport::open(permitted("extended").await)
