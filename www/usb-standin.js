@@ -16,6 +16,10 @@
   const SMART_CARD_CLASS = 0x0b;
   const GRANTS_KEY = 'usb-standin-granted';
   const options = Object.assign({ mode: 'normal' }, window.USB_STANDIN || {});
+  if (!['normal', 'no-webusb', 'protected-class'].includes(options.mode)) {
+    console.warn(`usb-standin: unknown mode ${options.mode}; using normal`);
+    options.mode = 'normal';
+  }
 
   if (options.mode === 'no-webusb') {
     // The attribute lives on Navigator.prototype; without it, 'usb' in navigator is false.

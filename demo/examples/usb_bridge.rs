@@ -5,7 +5,7 @@
 //! cargo run -p demo --example usb_bridge -- 127.0.0.1:8091
 //! ```
 //!
-//! A page served from elsewhere points the stand-in at it with
+//! A page served from elsewhere loads `http://127.0.0.1:8091/usb-standin.js` after setting
 //! `window.USB_STANDIN = {url: 'ws://127.0.0.1:8091/usb-bridge'}`.
 
 use ccid::sim::{SimReaderConfig, TestCard};

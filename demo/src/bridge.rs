@@ -30,7 +30,8 @@ use std::sync::{mpsc, Arc};
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
-use axum::response::Response;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use ccid::sim::{IccCard, SimReader, SimReaderConfig};
@@ -42,6 +43,13 @@ use protocol::ErrorBody;
 
 /// Where the bridge's WebSocket is served.
 pub const PATH: &str = "/usb-bridge";
+
+/// Where [`Bridge::router`] serves the page-side stand-in, so the script and the server always
+/// come from the same build.
+pub const STANDIN_PATH: &str = "/usb-standin.js";
+
+/// The page-side stand-in for `navigator.usb` (`www/usb-standin.js`).
+pub const STANDIN_SCRIPT: &str = include_str!("../../www/usb-standin.js");
 
 /// The largest frame accepted from a page; the longest CCID message is far smaller.
 const MAX_FRAME: usize = 1 << 20;
@@ -210,10 +218,12 @@ impl Bridge {
         })
     }
 
-    /// A router serving the bridge at [`PATH`], to merge into the server's.
+    /// A router serving the bridge at [`PATH`] and the stand-in at [`STANDIN_PATH`], to merge
+    /// into the server's. The demo page loads the stand-in before the app's own script.
     pub fn router(&self) -> Router {
         Router::new()
             .route(PATH, get(websocket_handler))
+            .route(STANDIN_PATH, get(standin_script))
             .with_state(self.clone())
     }
 
@@ -297,6 +307,13 @@ impl Bridge {
         let _ = writer.await;
         tracing::debug!(session, "USB bridge connection closed");
     }
+}
+
+async fn standin_script() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        STANDIN_SCRIPT,
+    )
 }
 
 /// The axum handler for [`PATH`], with the [`Bridge`] as state (when mounting it by hand

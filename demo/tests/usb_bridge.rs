@@ -541,3 +541,22 @@ async fn after_a_timeout_the_driver_reads_the_abort_answer_through_the_kept_tran
     let error = reader.slot_status().await.unwrap_err();
     assert_eq!(error, Error::Transport(TransportError::Disconnected));
 }
+
+#[tokio::test]
+async fn the_router_serves_the_standin_script() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (_bridge, address) = serve().await;
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let request = format!(
+        "GET {} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n",
+        demo::bridge::STANDIN_PATH
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response
+        .to_ascii_lowercase()
+        .contains("content-type: text/javascript"));
+    assert!(response.ends_with(demo::bridge::STANDIN_SCRIPT));
+}
