@@ -307,10 +307,13 @@ impl WebUsbTransport {
     fn packet_size(&self, address: u8) -> Option<usize> {
         let configuration = self.device.configuration()?;
         let number = address & 0x0F;
+        // Every alternate setting, not `alternate`: older Chromium gives null for an interface
+        // not claimed, and a null would trap here.
         configuration
             .interfaces()
             .iter()
-            .flat_map(|interface| interface.alternate().endpoints().iter().collect::<Vec<_>>())
+            .flat_map(|interface| interface.alternates().to_vec())
+            .flat_map(|alternate| alternate.endpoints().to_vec())
             .find(|endpoint| {
                 endpoint.endpoint_number() == number && endpoint.direction() == UsbDirection::In
             })
