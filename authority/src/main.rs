@@ -1,0 +1,3 @@
+//! `authority`: the renewal authority service. See `DEMO.md` for the commands.
+
+fn main() {}
