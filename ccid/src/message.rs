@@ -245,6 +245,17 @@ impl Command {
         }
     }
 
+    /// Overwrites the data this command carries (an APDU may hold a PIN) with zeros.
+    pub fn wipe(&mut self) {
+        use zeroize::Zeroize;
+        match self {
+            Command::XfrBlock { data, .. }
+            | Command::Secure { data, .. }
+            | Command::Escape(data) => data.zeroize(),
+            _ => {}
+        }
+    }
+
     /// The whole message for `slot` with sequence number `seq`.
     pub fn encode(&self, slot: u8, seq: u8, dialect: Dialect) -> Vec<u8> {
         let (specific, data): ([u8; 3], &[u8]) = match self {

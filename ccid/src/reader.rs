@@ -15,6 +15,7 @@ use crate::pps::{self, PpsRequest, ReaderRates};
 use crate::quirks::Dialect;
 use crate::t1::{LinkError, Outgoing, T1Host, T1Params, T1Step};
 use crate::transport::{TraceNote, UsbDeviceInfo, UsbTransport};
+use zeroize::{Zeroize, Zeroizing};
 
 /// How long a reader may take to power a card and return its ATR.
 const POWER_ON_TIMEOUT: Duration = Duration::from_secs(3);
@@ -764,7 +765,9 @@ impl<T: UsbTransport> Reader<T> {
     async fn run_t1(&mut self, host: &mut T1Host, first: Outgoing) -> Result<Vec<u8>, Error> {
         let mut outgoing = first;
         loop {
-            let reply = self.t1_block(&outgoing).await?;
+            let reply = self.t1_block(&outgoing).await;
+            outgoing.block.zeroize();
+            let reply = reply?;
             match host.on_reply(reply.as_deref().map_err(|e| *e))? {
                 T1Step::Send(next) => outgoing = next,
                 T1Step::Done(response) => return Ok(response),
@@ -802,7 +805,8 @@ impl<T: UsbTransport> Reader<T> {
 
     async fn transmit_t0(&mut self, command: &CommandApdu<'_>) -> Result<Vec<u8>, Error> {
         let [cla, ins, p1, p2] = command.header;
-        let mut tpdu = vec![cla, ins, p1, p2];
+        // The TPDU may carry a PIN: wiped when dropped.
+        let mut tpdu = Zeroizing::new(vec![cla, ins, p1, p2]);
         if command.data.is_empty() {
             // Case 1: P3 = 0. Case 2: P3 = Le (0 means 256).
             tpdu.push(command.ne.map_or(0, |ne| (ne & 0xFF) as u8));
@@ -997,10 +1001,13 @@ impl<T: UsbTransport> Reader<T> {
 
     /// Sends a command and returns its reply, waiting again while the reader asks for more
     /// time, and aborting the command if nothing comes back in time.
-    async fn exchange(&mut self, command: Command, timeout: Duration) -> Result<Reply, Error> {
+    async fn exchange(&mut self, mut command: Command, timeout: Duration) -> Result<Reply, Error> {
         let seq = self.next_seq();
         let expected_type = reply_type_for(&command);
-        let message = command.encode(self.options.slot, seq, self.interface.dialect());
+        // Commands may carry a PIN: no copy outlives its sending.
+        let message =
+            Zeroizing::new(command.encode(self.options.slot, seq, self.interface.dialect()));
+        command.wipe();
         self.send(&message).await?;
         let mut wait = timeout;
         let mut extensions = 0u32;

@@ -151,7 +151,7 @@ impl CertificateSerial {
     /// a byte of 80 or more (`00:88:D0…` as some tools print it is `88D0…`).
     pub fn from_hex(text: &str) -> Result<Self, SerialError> {
         let digits: Vec<u8> = text.bytes().filter(|b| !matches!(b, b':' | b' ')).collect();
-        if digits.is_empty() || digits.len() % 2 != 0 {
+        if digits.is_empty() || !digits.len().is_multiple_of(2) {
             return Err(SerialError::NotHex(text.to_owned()));
         }
         digits

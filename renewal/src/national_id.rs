@@ -99,7 +99,7 @@ impl NationalId {
                 }
             }
         }
-        if sum % 10 != 0 {
+        if !sum.is_multiple_of(10) {
             return Err(NationalIdError::Checksum);
         }
         Ok(Self(folded))

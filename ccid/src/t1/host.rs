@@ -138,6 +138,15 @@ enum Task {
     Ifsd(u8),
 }
 
+impl Drop for Task {
+    fn drop(&mut self) {
+        // The APDU may carry a PIN.
+        if let Task::Apdu(apdu) = self {
+            zeroize::Zeroize::zeroize(apdu);
+        }
+    }
+}
+
 /// The last block the host sent, which decides how an error is answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Sent {
