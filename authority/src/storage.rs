@@ -504,6 +504,37 @@ impl Storage {
         Ok(outcome)
     }
 
+    /// Records a renewal done and completed elsewhere (history imported with the holders,
+    /// the demo's "already renewed" card), with its two certificates; its id.
+    pub async fn insert_completed_renewal(
+        &self,
+        renewal: &NewRenewal,
+        completed_at: OffsetDateTime,
+    ) -> Result<i64, AuthorityError> {
+        let mut transaction = self.pool.begin().await?;
+        let row = sqlx::query(
+            "INSERT INTO renewals (renewal_number, holder_id, card_number, \
+             original_signature_certificate_id, original_encryption_certificate_id, renewed_at, \
+             completed_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        )
+        .bind(renewal.renewal_number.clone())
+        .bind(renewal.holder_id)
+        .bind(renewal.card_number.clone())
+        .bind(renewal.original_signature_certificate_id)
+        .bind(renewal.original_encryption_certificate_id)
+        .bind(renewal.renewed_at.unix_timestamp())
+        .bind(completed_at.unix_timestamp())
+        .fetch_one(&mut *transaction)
+        .await?;
+        let renewal_id: i64 = row.try_get("id")?;
+        for certificate in [&renewal.signature, &renewal.encryption] {
+            insert_certificate(&mut transaction, certificate, Some(renewal_id), renewal.renewed_at)
+                .await?;
+        }
+        transaction.commit().await?;
+        Ok(renewal_id)
+    }
+
     /// Marks a renewal completed (the first time only); when it was completed.
     pub async fn complete_renewal(
         &self,
