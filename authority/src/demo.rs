@@ -157,12 +157,23 @@ pub struct DemoHolder {
 
 /// `D1` (demo, male) or `D2`, then `0000000`-padded `index`, then the check digit.
 fn demo_national_id(index: u64) -> String {
-    let sex = if index % 2 == 0 { '2' } else { '1' };
-    let body = format!("D{sex}{index:07}");
+    fictional_national_id('D', index)
+}
+
+/// A checksum-valid ID number: `letter`, `1` or `2` by `index`'s parity, `index` in 7 digits
+/// (below 10 000 000), and the check digit.
+pub fn fictional_national_id(letter: char, index: u64) -> String {
+    let sex = if index.is_multiple_of(2) { '2' } else { '1' };
+    let body = format!("{letter}{sex}{index:07}");
     // Weighted sum of the letter code and the 8 digits; the check digit makes it 0 mod 10.
-    let code = letter_code('D').unwrap_or(13);
+    let code = letter_code(letter).unwrap_or(10);
     let mut sum = code / 10 + (code % 10) * 9;
-    for (position, digit) in body.chars().skip(1).filter_map(|c| c.to_digit(10)).enumerate() {
+    for (position, digit) in body
+        .chars()
+        .skip(1)
+        .filter_map(|c| c.to_digit(10))
+        .enumerate()
+    {
         sum += digit * (8 - u32::try_from(position).unwrap_or(0));
     }
     let check = (10 - sum % 10) % 10;
@@ -175,7 +186,8 @@ pub fn second_generation_validity(expiry: OffsetDateTime) -> Validity {
     let taiwan = renewal::calendar::TAIWAN_OFFSET;
     let local = expiry.to_offset(taiwan);
     let end = local.replace_time(Time::from_hms(23, 59, 59).unwrap_or(Time::MIDNIGHT));
-    let start_date = renewal::calendar::add_calendar_years(local.date(), -5).unwrap_or(local.date());
+    let start_date =
+        renewal::calendar::add_calendar_years(local.date(), -5).unwrap_or(local.date());
     let start = end
         .replace_date(start_date)
         .replace_time(Time::from_hms(9, 30, 0).unwrap_or(Time::MIDNIGHT));
@@ -217,9 +229,12 @@ pub fn generate_card_keys(count: usize) -> Result<Vec<CardKeys>, AuthorityError>
         let mut all: Vec<(usize, Result<Vec<u8>, AuthorityError>)> = handles
             .into_iter()
             .flat_map(|handle| {
-                handle
-                    .join()
-                    .unwrap_or_else(|_| vec![(usize::MAX, Err(AuthorityError::Key("key generation thread failed".into())))])
+                handle.join().unwrap_or_else(|_| {
+                    vec![(
+                        usize::MAX,
+                        Err(AuthorityError::Key("key generation thread failed".into())),
+                    )]
+                })
             })
             .collect();
         all.sort_by_key(|(index, _)| *index);
@@ -288,7 +303,7 @@ impl DemoCardEntry {
 }
 
 /// Records the demo holders and certificates in `authority`'s database (its clock gives
-/// "now"), using `keys[i]` for case `i` of [`DemoCase::ALL`] (tests may repeat keys; 
+/// "now"), using `keys[i]` for case `i` of [`DemoCase::ALL`] (tests may repeat keys;
 /// `init-demo` makes fresh ones).
 pub async fn create_cards(
     authority: &Authority,
@@ -323,26 +338,28 @@ async fn create_card(
         )
         .await?;
     let validity = case.original_validity(now);
-    let issue_pair = |validity: Validity| -> Result<(NewCertificate, NewCertificate), AuthorityError> {
-        let one = |role: CertificateRole, key: &[u8]| -> Result<NewCertificate, AuthorityError> {
-            let signer = crate::signer::RsaSigner::from_pkcs8(key)?;
-            let der = issuance::issue(
-                authority.ca(),
-                &CertificateOrder {
-                    subject: citizen_subject(&holder.name, &holder.subject_serial_number)?,
-                    public_key: signer.public_key().spki()?,
-                    role,
-                    id_last_four: national_id.last_four().to_owned(),
-                    validity,
-                },
-            )?;
-            new_certificate(&der, holder_id, &holder.card_number, role, case.status())
+    let issue_pair =
+        |validity: Validity| -> Result<(NewCertificate, NewCertificate), AuthorityError> {
+            let one =
+                |role: CertificateRole, key: &[u8]| -> Result<NewCertificate, AuthorityError> {
+                    let signer = crate::signer::RsaSigner::from_pkcs8(key)?;
+                    let der = issuance::issue(
+                        authority.ca(),
+                        &CertificateOrder {
+                            subject: citizen_subject(&holder.name, &holder.subject_serial_number)?,
+                            public_key: signer.public_key().spki()?,
+                            role,
+                            id_last_four: national_id.last_four().to_owned(),
+                            validity,
+                        },
+                    )?;
+                    new_certificate(&der, holder_id, &holder.card_number, role, case.status())
+                };
+            Ok((
+                one(CertificateRole::Signature, &keys.signature)?,
+                one(CertificateRole::Encryption, &keys.encryption)?,
+            ))
         };
-        Ok((
-            one(CertificateRole::Signature, &keys.signature)?,
-            one(CertificateRole::Encryption, &keys.encryption)?,
-        ))
-    };
     let (signature, encryption) = issue_pair(validity)?;
     let ids = storage
         .insert_certificates(&[signature.clone(), encryption.clone()], now)

@@ -17,7 +17,10 @@
 //!   (`busy_timeout`) instead of failing a read transaction that tries to upgrade.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
+
+use tokio::sync::{Mutex, MutexGuard};
 
 use renewal::{CertificateSerial, CertificateStatus, Validity};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
@@ -202,6 +205,9 @@ pub struct TableCounts {
 pub struct Storage {
     pool: AnyPool,
     backend: Backend,
+    /// SQLite has one writer at a time; writers queue here instead of in SQLite's busy
+    /// handler, which sleeps in growing steps and wrecks latency under load.
+    sqlite_writer: Option<Arc<Mutex<()>>>,
 }
 
 /// How long a SQLite writer waits for the write lock before giving up.
@@ -251,7 +257,23 @@ impl Storage {
             Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&pool).await?,
             Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&pool).await?,
         }
-        Ok(Self { pool, backend })
+        let sqlite_writer = match backend {
+            Backend::Sqlite => Some(Arc::new(Mutex::new(()))),
+            Backend::Postgres => None,
+        };
+        Ok(Self {
+            pool,
+            backend,
+            sqlite_writer,
+        })
+    }
+
+    /// Waits for this process's turn to write (SQLite only).
+    async fn writer(&self) -> Option<MutexGuard<'_, ()>> {
+        match &self.sqlite_writer {
+            Some(lock) => Some(lock.lock().await),
+            None => None,
+        }
     }
 
     /// Which database this is.
@@ -273,6 +295,7 @@ impl Storage {
         birthday: &str,
         now: OffsetDateTime,
     ) -> Result<i64, AuthorityError> {
+        let _writer = self.writer().await;
         let row = sqlx::query(
             "INSERT INTO holders (national_id_hash, birthday, created_at) VALUES ($1, $2, $3) \
              ON CONFLICT (national_id_hash) DO UPDATE SET birthday = excluded.birthday \
@@ -305,6 +328,7 @@ impl Storage {
         certificate: &NewCertificate,
         now: OffsetDateTime,
     ) -> Result<i64, AuthorityError> {
+        let _writer = self.writer().await;
         let mut connection = self.pool.acquire().await?;
         insert_certificate(&mut connection, certificate, None, now).await
     }
@@ -315,6 +339,7 @@ impl Storage {
         certificates: &[NewCertificate],
         now: OffsetDateTime,
     ) -> Result<Vec<i64>, AuthorityError> {
+        let _writer = self.writer().await;
         let mut transaction = self.pool.begin().await?;
         let mut ids = Vec::with_capacity(certificates.len());
         for certificate in certificates {
@@ -331,6 +356,7 @@ impl Storage {
         serial: &CertificateSerial,
         status: CertificateStatus,
     ) -> Result<(), AuthorityError> {
+        let _writer = self.writer().await;
         sqlx::query("UPDATE certificates SET status = $1 WHERE serial = $2")
             .bind(status_name(status))
             .bind(serial.to_hex())
@@ -423,6 +449,7 @@ impl Storage {
         renewal: &NewRenewal,
         audit: &AuditEntry,
     ) -> Result<IssueOutcome, AuthorityError> {
+        let _writer = self.writer().await;
         let mut transaction = self.pool.begin().await?;
         if !use_challenge(
             &mut transaction,
@@ -511,6 +538,7 @@ impl Storage {
         renewal: &NewRenewal,
         completed_at: OffsetDateTime,
     ) -> Result<i64, AuthorityError> {
+        let _writer = self.writer().await;
         let mut transaction = self.pool.begin().await?;
         let row = sqlx::query(
             "INSERT INTO renewals (renewal_number, holder_id, card_number, \
@@ -528,8 +556,13 @@ impl Storage {
         .await?;
         let renewal_id: i64 = row.try_get("id")?;
         for certificate in [&renewal.signature, &renewal.encryption] {
-            insert_certificate(&mut transaction, certificate, Some(renewal_id), renewal.renewed_at)
-                .await?;
+            insert_certificate(
+                &mut transaction,
+                certificate,
+                Some(renewal_id),
+                renewal.renewed_at,
+            )
+            .await?;
         }
         transaction.commit().await?;
         Ok(renewal_id)
@@ -542,6 +575,7 @@ impl Storage {
         now: OffsetDateTime,
         audit: &AuditEntry,
     ) -> Result<OffsetDateTime, AuthorityError> {
+        let _writer = self.writer().await;
         let mut transaction = self.pool.begin().await?;
         let row = sqlx::query(
             "UPDATE renewals SET completed_at = COALESCE(completed_at, $1) WHERE id = $2 \
@@ -564,6 +598,7 @@ impl Storage {
         challenge: &ChallengeRecord,
         audit: &AuditEntry,
     ) -> Result<(), AuthorityError> {
+        let _writer = self.writer().await;
         let mut transaction = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO challenges (id, certificate_id, challenge, created_at, expires_at) \
@@ -616,6 +651,7 @@ impl Storage {
         now: OffsetDateTime,
         audit: &AuditEntry,
     ) -> Result<bool, AuthorityError> {
+        let _writer = self.writer().await;
         let mut transaction = self.pool.begin().await?;
         if !use_challenge(&mut transaction, challenge_id, request_fingerprint, now).await? {
             return Ok(false);
@@ -649,6 +685,7 @@ impl Storage {
     /// Counts an identity failure (using the challenge, with the audit line). At `limit`
     /// failures in a row the certificate is locked until `locked_until` and the count starts
     /// again. False when another request used the challenge (nothing counted).
+    #[allow(clippy::too_many_arguments)] // one transaction, every value it writes
     pub async fn record_identity_failure(
         &self,
         challenge_id: &str,
@@ -659,6 +696,7 @@ impl Storage {
         locked_until: OffsetDateTime,
         audit: &AuditEntry,
     ) -> Result<bool, AuthorityError> {
+        let _writer = self.writer().await;
         let mut transaction = self.pool.begin().await?;
         if !use_challenge(&mut transaction, challenge_id, request_fingerprint, now).await? {
             return Ok(false);
@@ -686,6 +724,7 @@ impl Storage {
 
     /// Appends an audit line on its own.
     pub async fn audit(&self, entry: &AuditEntry) -> Result<(), AuthorityError> {
+        let _writer = self.writer().await;
         let mut connection = self.pool.acquire().await?;
         insert_audit(&mut connection, entry).await
     }

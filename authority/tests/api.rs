@@ -15,8 +15,8 @@ use ccid::Reader;
 use common::{assert_refused, serial_of, Harness, START};
 use renewal::api::{
     Base64Bytes, ChallengeId, CompleteRequest, CompleteResponse, ReceiptRequest, RenewResponse,
-    ResumeRequest, ResumeResponse, ServerInfoResponse, VerdictRequest, COMPLETE_PATH,
-    RECEIPT_PATH, RENEW_PATH, RESUME_PATH, SERVER_INFO_PATH, VERDICT_PATH,
+    ResumeRequest, ResumeResponse, ServerInfoResponse, VerdictRequest, COMPLETE_PATH, RECEIPT_PATH,
+    RENEW_PATH, RESUME_PATH, SERVER_INFO_PATH, VERDICT_PATH,
 };
 use renewal::proof::proof_message;
 use renewal::rules::{renewal_window, renewed_validity};
@@ -66,7 +66,9 @@ async fn whole_renewal_with_a_virtual_card_from_verdict_to_receipt() {
     let roc = birthday.roc().unwrap();
     let typed_birthday = format!("{:03}{:02}{:02}", roc.year(), roc.month(), roc.day());
     assert_eq!(
-        card.verify_pin(&Pin::new(&demo.holder.pin).unwrap()).await.unwrap(),
+        card.verify_pin(&Pin::new(&demo.holder.pin).unwrap())
+            .await
+            .unwrap(),
         VerifyOutcome::Verified
     );
     let serial = serial_of(signature_slot.der());
@@ -102,8 +104,16 @@ async fn whole_renewal_with_a_virtual_card_from_verdict_to_receipt() {
     let expected = renewed_validity(&original.validity()).unwrap();
     assert_eq!(renewed.renewed_validity, expected);
     for (new, old_der, role) in [
-        (&new_signature, signature_slot.der(), CertificateRole::Signature),
-        (&new_encryption, encryption_slot.der(), CertificateRole::Encryption),
+        (
+            &new_signature,
+            signature_slot.der(),
+            CertificateRole::Signature,
+        ),
+        (
+            &new_encryption,
+            encryption_slot.der(),
+            CertificateRole::Encryption,
+        ),
     ] {
         let old = CitizenCertificate::from_der(old_der).unwrap();
         assert_eq!(new.subject(), old.subject());
@@ -117,7 +127,10 @@ async fn whole_renewal_with_a_virtual_card_from_verdict_to_receipt() {
         assert_eq!(new.holder().unwrap(), old.holder().unwrap());
         assert_eq!(CertificateRole::of(new), Some(role));
         assert_eq!(new.issuer(), "C=TW, O=行政院, OU=內政部憑證管理中心");
-        assert_eq!(new.authority_key_id(), Some(harness.authority.ca().key_id()));
+        assert_eq!(
+            new.authority_key_id(),
+            Some(harness.authority.ca().key_id())
+        );
         assert!(harness.authority.ca().issued(new));
         assert_eq!(
             renewal::rules::classify_term(&new.validity()),
@@ -137,8 +150,18 @@ async fn whole_renewal_with_a_virtual_card_from_verdict_to_receipt() {
         .await
         .unwrap();
     let read_back = card.read_certificates().await.unwrap();
-    let written_signature = read_back.get(Slot::Signature).certificate().unwrap().der().to_vec();
-    let written_encryption = read_back.get(Slot::Encryption).certificate().unwrap().der().to_vec();
+    let written_signature = read_back
+        .get(Slot::Signature)
+        .certificate()
+        .unwrap()
+        .der()
+        .to_vec();
+    let written_encryption = read_back
+        .get(Slot::Encryption)
+        .certificate()
+        .unwrap()
+        .der()
+        .to_vec();
     assert_eq!(written_signature, renewed.signature_certificate.0);
     harness.clock.advance(Duration::seconds(20));
     let (status, body) = harness
@@ -152,12 +175,20 @@ async fn whole_renewal_with_a_virtual_card_from_verdict_to_receipt() {
         )
         .await;
     assert_eq!(status, 200, "{body}");
-    let receipt = serde_json::from_value::<CompleteResponse>(body).unwrap().receipt;
+    let receipt = serde_json::from_value::<CompleteResponse>(body)
+        .unwrap()
+        .receipt;
     assert_eq!(receipt.renewal_number, renewed.renewal_number);
     assert_eq!(receipt.holder_name_masked, "陳○展");
     assert_eq!(receipt.card_number.as_str(), demo.holder.card_number);
-    assert_eq!(receipt.signature_certificate_serial, *new_signature.serial());
-    assert_eq!(receipt.encryption_certificate_serial, *new_encryption.serial());
+    assert_eq!(
+        receipt.signature_certificate_serial,
+        *new_signature.serial()
+    );
+    assert_eq!(
+        receipt.encryption_certificate_serial,
+        *new_encryption.serial()
+    );
     assert_eq!(receipt.old_validity, original.validity());
     assert_eq!(receipt.new_validity, expected);
     assert_eq!(receipt.renewed_at, START);
@@ -177,9 +208,16 @@ async fn whole_renewal_with_a_virtual_card_from_verdict_to_receipt() {
 
     // The renewed card now reads "already renewed" (8 years, and the records say so).
     let verdict = harness.verdict(&written_signature).await;
-    assert!(matches!(verdict.verdict, Verdict::AlreadyRenewed { .. }), "{:?}", verdict.verdict);
+    assert!(
+        matches!(verdict.verdict, Verdict::AlreadyRenewed { .. }),
+        "{:?}",
+        verdict.verdict
+    );
     let counts = harness.counts().await;
-    assert_eq!(counts.renewals, 2, "the demo's already-renewed card and this one");
+    assert_eq!(
+        counts.renewals, 2,
+        "the demo's already-renewed card and this one"
+    );
     // No PIN ever reached the authority: nothing it stored holds one.
     let audit = harness.authority.storage().audit_lines().await.unwrap();
     for line in &audit {
@@ -224,7 +262,9 @@ async fn every_rule_refuses_renewal_with_its_code() {
     harness.clock.set(window.opens_at);
     let offer = harness.challenge(case).await;
     harness.clock.set(window.opens_at - Duration::seconds(1));
-    let answer = harness.post(RENEW_PATH, &harness.honest_renew_request(case, &offer)).await;
+    let answer = harness
+        .post(RENEW_PATH, &harness.honest_renew_request(case, &offer))
+        .await;
     assert_refused(&answer, 409, "too_early");
     assert_eq!(answer.1["verdict"]["kind"], "too_early");
 
@@ -232,7 +272,9 @@ async fn every_rule_refuses_renewal_with_its_code() {
     harness.clock.set(window.closes_at);
     let offer = harness.challenge(case).await;
     harness.clock.set(window.closes_at + Duration::seconds(1));
-    let answer = harness.post(RENEW_PATH, &harness.honest_renew_request(case, &offer)).await;
+    let answer = harness
+        .post(RENEW_PATH, &harness.honest_renew_request(case, &offer))
+        .await;
     assert_refused(&answer, 409, "too_late");
     assert_eq!(answer.1["verdict"]["new_card"]["ic_card_fee_ntd"], 250);
 
@@ -243,10 +285,22 @@ async fn every_rule_refuses_renewal_with_its_code() {
         (CertificateStatus::Suspended, "suspended"),
         (CertificateStatus::Revoked, "revoked"),
     ] {
-        harness.authority.storage().set_status(&serial, CertificateStatus::Valid).await.unwrap();
+        harness
+            .authority
+            .storage()
+            .set_status(&serial, CertificateStatus::Valid)
+            .await
+            .unwrap();
         let offer = harness.challenge(case).await;
-        harness.authority.storage().set_status(&serial, status).await.unwrap();
-        let answer = harness.post(RENEW_PATH, &harness.honest_renew_request(case, &offer)).await;
+        harness
+            .authority
+            .storage()
+            .set_status(&serial, status)
+            .await
+            .unwrap();
+        let answer = harness
+            .post(RENEW_PATH, &harness.honest_renew_request(case, &offer))
+            .await;
         assert_refused(&answer, 409, code);
     }
 
@@ -254,13 +308,19 @@ async fn every_rule_refuses_renewal_with_its_code() {
     // but not a renewal.
     let offer = harness.challenge(DemoCase::AlreadyRenewed).await;
     let answer = harness
-        .post(RENEW_PATH, &harness.honest_renew_request(DemoCase::AlreadyRenewed, &offer))
+        .post(
+            RENEW_PATH,
+            &harness.honest_renew_request(DemoCase::AlreadyRenewed, &offer),
+        )
         .await;
     assert_refused(&answer, 409, "already_renewed");
 
     let counts = harness.counts().await;
     assert_eq!(counts.renewals, 1, "only the demo's already-renewed card");
-    assert_eq!(counts.challenges_used, 0, "a rule's refusal leaves the challenge unused");
+    assert_eq!(
+        counts.challenges_used, 0,
+        "a rule's refusal leaves the challenge unused"
+    );
 }
 
 #[tokio::test]
@@ -329,15 +389,34 @@ async fn identity_and_proof_of_possession_are_checked_and_failures_lock() {
     let offer = harness.challenge(case).await;
     for (id, birthday, code) in [
         ("D10000001", holder.birthday.as_str(), "national_id_length"),
-        ("110000001X", holder.birthday.as_str(), "national_id_first_letter"),
-        ("D300000011", holder.birthday.as_str(), "national_id_second_digit"),
-        ("D100000012", holder.birthday.as_str(), "national_id_checksum"),
+        (
+            "110000001X",
+            holder.birthday.as_str(),
+            "national_id_first_letter",
+        ),
+        (
+            "D300000011",
+            holder.birthday.as_str(),
+            "national_id_second_digit",
+        ),
+        (
+            "D100000012",
+            holder.birthday.as_str(),
+            "national_id_checksum",
+        ),
         (holder.national_id.as_str(), "", "birthday_empty"),
         (holder.national_id.as_str(), "79-13-01x", "birthday_format"),
-        (holder.national_id.as_str(), "1990-02-30", "birthday_no_such_date"),
+        (
+            holder.national_id.as_str(),
+            "1990-02-30",
+            "birthday_no_such_date",
+        ),
     ] {
         let answer = harness
-            .post(RENEW_PATH, &harness.renew_request(case, &offer, id, birthday))
+            .post(
+                RENEW_PATH,
+                &harness.renew_request(case, &offer, id, birthday),
+            )
             .await;
         assert_refused(&answer, 400, code);
     }
@@ -351,12 +430,24 @@ async fn identity_and_proof_of_possession_are_checked_and_failures_lock() {
         &holder.birthday,
         common::stranger_key(),
     );
-    assert_refused(&harness.post(RENEW_PATH, &request).await, 403, "proof_of_possession_failed");
+    assert_refused(
+        &harness.post(RENEW_PATH, &request).await,
+        403,
+        "proof_of_possession_failed",
+    );
     let after = harness.counts().await;
     assert_eq!(after.audit_log, before.audit_log + 1);
     assert_eq!(
-        (after.challenges_used, after.identity_failures, after.renewals),
-        (before.challenges_used, before.identity_failures, before.renewals)
+        (
+            after.challenges_used,
+            after.identity_failures,
+            after.renewals
+        ),
+        (
+            before.challenges_used,
+            before.identity_failures,
+            before.renewals
+        )
     );
 
     // Another holder's (valid) ID number and a wrong birthday: identity mismatch, 5 times.
@@ -371,7 +462,10 @@ async fn identity_and_proof_of_possession_are_checked_and_failures_lock() {
     for (id, birthday) in wrong {
         let offer = harness.challenge(case).await;
         let answer = harness
-            .post(RENEW_PATH, &harness.renew_request(case, &offer, id, birthday))
+            .post(
+                RENEW_PATH,
+                &harness.renew_request(case, &offer, id, birthday),
+            )
             .await;
         assert_refused(&answer, 403, "identity_mismatch");
         // The challenge is used up by the attempt.
@@ -382,15 +476,23 @@ async fn identity_and_proof_of_possession_are_checked_and_failures_lock() {
     }
     // The sixth try, even the right one, is refused for 15 minutes.
     let offer = harness.challenge(case).await;
-    let answer = harness.post(RENEW_PATH, &harness.honest_renew_request(case, &offer)).await;
+    let answer = harness
+        .post(RENEW_PATH, &harness.honest_renew_request(case, &offer))
+        .await;
     assert_refused(&answer, 429, "rate_limited");
     harness.clock.advance(Duration::minutes(14));
     let offer = harness.challenge(case).await;
-    let answer = harness.post(RENEW_PATH, &harness.honest_renew_request(case, &offer)).await;
+    let answer = harness
+        .post(RENEW_PATH, &harness.honest_renew_request(case, &offer))
+        .await;
     assert_refused(&answer, 429, "rate_limited");
     harness.clock.advance(Duration::minutes(1));
     let offer = harness.challenge(case).await;
-    renew_response(harness.post(RENEW_PATH, &harness.honest_renew_request(case, &offer)).await);
+    renew_response(
+        harness
+            .post(RENEW_PATH, &harness.honest_renew_request(case, &offer))
+            .await,
+    );
 }
 
 #[tokio::test]
@@ -414,10 +516,14 @@ async fn bad_input_is_refused_with_its_code_and_writes_only_the_audit_line() {
             .validity(),
     };
     let unrecorded = issuance::issue(harness.authority.ca(), &order).unwrap();
-    let stranger_ca =
-        authority::ca::CertificateAuthority::create(common::stranger_key()).unwrap();
+    let stranger_ca = authority::ca::CertificateAuthority::create(common::stranger_key()).unwrap();
     let foreign = issuance::issue(&stranger_ca, &order).unwrap();
-    let verdict_of = |der: Vec<u8>| serde_json::to_vec(&VerdictRequest { certificate: Base64Bytes(der) }).unwrap();
+    let verdict_of = |der: Vec<u8>| {
+        serde_json::to_vec(&VerdictRequest {
+            certificate: Base64Bytes(der),
+        })
+        .unwrap()
+    };
 
     let mut tampered = good.clone();
     let last = tampered.card_signature.0.len() - 1;
@@ -436,24 +542,132 @@ async fn bad_input_is_refused_with_its_code_and_writes_only_the_audit_line() {
         "A".repeat(authority::routes::BODY_LIMIT_BYTES + 16)
     );
     let cases: Vec<(&str, &str, Vec<u8>, u16, &str)> = vec![
-        (VERDICT_PATH, "application/json", b"{\"certificate\":".to_vec(), 400, "malformed_request"),
-        (VERDICT_PATH, "application/json", b"{\"certificate\":42}".to_vec(), 400, "malformed_request"),
-        (VERDICT_PATH, "application/json", b"{\"certificate\":\"***\"}".to_vec(), 400, "malformed_request"),
-        (VERDICT_PATH, "text/plain", b"{}".to_vec(), 400, "malformed_request"),
-        (VERDICT_PATH, "application/json", oversized.into_bytes(), 413, "request_too_large"),
-        (VERDICT_PATH, "application/json", verdict_of(b"not a certificate".to_vec()), 400, "malformed_certificate"),
-        (VERDICT_PATH, "application/json", verdict_of(demo.encryption_certificate.clone()), 422, "not_citizen_certificate"),
-        (VERDICT_PATH, "application/json", verdict_of(harness.authority.ca().certificate_der().to_vec()), 422, "not_citizen_certificate"),
-        (VERDICT_PATH, "application/json", verdict_of(foreign), 422, "unknown_issuer"),
-        (VERDICT_PATH, "application/json", verdict_of(unrecorded), 404, "unknown_certificate"),
-        (RENEW_PATH, "application/json", b"{\"challenge_id\":1}".to_vec(), 400, "malformed_request"),
-        (RENEW_PATH, "application/json", json(&tampered), 403, "proof_of_possession_failed"),
-        (RENEW_PATH, "application/json", json(&unknown_challenge), 404, "challenge_unknown"),
-        (RENEW_PATH, "application/json", json(&wrong_card), 400, "invalid_card_number"),
-        (RENEW_PATH, "application/json", json(&wrong_pair), 422, "certificates_not_same_card"),
-        (COMPLETE_PATH, "application/json", b"{\"renewal_number\":\"r1\"}".to_vec(), 400, "malformed_request"),
-        (RECEIPT_PATH, "application/json", b"{\"renewal_number\":\"R1\",\"card_number\":\"DM00000000000001\"}".to_vec(), 404, "renewal_unknown"),
-        ("/api/v1/nothing-here", "application/json", b"{}".to_vec(), 404, "unknown_endpoint"),
+        (
+            VERDICT_PATH,
+            "application/json",
+            b"{\"certificate\":".to_vec(),
+            400,
+            "malformed_request",
+        ),
+        (
+            VERDICT_PATH,
+            "application/json",
+            b"{\"certificate\":42}".to_vec(),
+            400,
+            "malformed_request",
+        ),
+        (
+            VERDICT_PATH,
+            "application/json",
+            b"{\"certificate\":\"***\"}".to_vec(),
+            400,
+            "malformed_request",
+        ),
+        (
+            VERDICT_PATH,
+            "text/plain",
+            b"{}".to_vec(),
+            400,
+            "malformed_request",
+        ),
+        (
+            VERDICT_PATH,
+            "application/json",
+            oversized.into_bytes(),
+            413,
+            "request_too_large",
+        ),
+        (
+            VERDICT_PATH,
+            "application/json",
+            verdict_of(b"not a certificate".to_vec()),
+            400,
+            "malformed_certificate",
+        ),
+        (
+            VERDICT_PATH,
+            "application/json",
+            verdict_of(demo.encryption_certificate.clone()),
+            422,
+            "not_citizen_certificate",
+        ),
+        (
+            VERDICT_PATH,
+            "application/json",
+            verdict_of(harness.authority.ca().certificate_der().to_vec()),
+            422,
+            "not_citizen_certificate",
+        ),
+        (
+            VERDICT_PATH,
+            "application/json",
+            verdict_of(foreign),
+            422,
+            "unknown_issuer",
+        ),
+        (
+            VERDICT_PATH,
+            "application/json",
+            verdict_of(unrecorded),
+            404,
+            "unknown_certificate",
+        ),
+        (
+            RENEW_PATH,
+            "application/json",
+            b"{\"challenge_id\":1}".to_vec(),
+            400,
+            "malformed_request",
+        ),
+        (
+            RENEW_PATH,
+            "application/json",
+            json(&tampered),
+            403,
+            "proof_of_possession_failed",
+        ),
+        (
+            RENEW_PATH,
+            "application/json",
+            json(&unknown_challenge),
+            404,
+            "challenge_unknown",
+        ),
+        (
+            RENEW_PATH,
+            "application/json",
+            json(&wrong_card),
+            400,
+            "invalid_card_number",
+        ),
+        (
+            RENEW_PATH,
+            "application/json",
+            json(&wrong_pair),
+            422,
+            "certificates_not_same_card",
+        ),
+        (
+            COMPLETE_PATH,
+            "application/json",
+            b"{\"renewal_number\":\"r1\"}".to_vec(),
+            400,
+            "malformed_request",
+        ),
+        (
+            RECEIPT_PATH,
+            "application/json",
+            b"{\"renewal_number\":\"R1\",\"card_number\":\"DM00000000000001\"}".to_vec(),
+            404,
+            "renewal_unknown",
+        ),
+        (
+            "/api/v1/nothing-here",
+            "application/json",
+            b"{}".to_vec(),
+            404,
+            "unknown_endpoint",
+        ),
     ];
     for (path, content_type, body, status, code) in cases {
         let before = harness.counts().await;
@@ -461,7 +675,11 @@ async fn bad_input_is_refused_with_its_code_and_writes_only_the_audit_line() {
         assert_refused(&answer, status, code);
         let after = harness.counts().await;
         let expected_audit = if path.ends_with("nothing-here") { 0 } else { 1 };
-        assert_eq!(after.audit_log, before.audit_log + expected_audit, "{path} {code}");
+        assert_eq!(
+            after.audit_log,
+            before.audit_log + expected_audit,
+            "{path} {code}"
+        );
         assert_eq!(
             TableCountsWithoutAudit::from(after),
             TableCountsWithoutAudit::from(before),
@@ -477,14 +695,26 @@ async fn bad_input_is_refused_with_its_code_and_writes_only_the_audit_line() {
         .await
         .unwrap();
     assert_eq!(response.status().as_u16(), 404);
-    assert_eq!(response.json::<serde_json::Value>().await.unwrap()["code"], "unknown_endpoint");
+    assert_eq!(
+        response.json::<serde_json::Value>().await.unwrap()["code"],
+        "unknown_endpoint"
+    );
 
     // An expired challenge.
-    harness.clock.advance(Duration::minutes(10) + Duration::seconds(1));
+    harness
+        .clock
+        .advance(Duration::minutes(10) + Duration::seconds(1));
     let before = harness.counts().await;
-    assert_refused(&harness.post(RENEW_PATH, &good).await, 409, "challenge_expired");
+    assert_refused(
+        &harness.post(RENEW_PATH, &good).await,
+        409,
+        "challenge_expired",
+    );
     let after = harness.counts().await;
-    assert_eq!(TableCountsWithoutAudit::from(after), TableCountsWithoutAudit::from(before));
+    assert_eq!(
+        TableCountsWithoutAudit::from(after),
+        TableCountsWithoutAudit::from(before)
+    );
 
     // A replayed challenge: used by one request, then presented with another request.
     harness.clock.set(START);
@@ -496,9 +726,16 @@ async fn bad_input_is_refused_with_its_code_and_writes_only_the_audit_line() {
     let mut replay = first.clone();
     replay.national_id = harness.card(DemoCase::TooEarly).holder.national_id.clone();
     let before = harness.counts().await;
-    assert_refused(&harness.post(RENEW_PATH, &replay).await, 409, "challenge_used");
+    assert_refused(
+        &harness.post(RENEW_PATH, &replay).await,
+        409,
+        "challenge_used",
+    );
     let after = harness.counts().await;
-    assert_eq!(TableCountsWithoutAudit::from(after), TableCountsWithoutAudit::from(before));
+    assert_eq!(
+        TableCountsWithoutAudit::from(after),
+        TableCountsWithoutAudit::from(before)
+    );
     assert_eq!(after.audit_log, before.audit_log + 1);
 }
 
@@ -553,7 +790,11 @@ async fn a_restart_between_renew_and_complete_loses_nothing() {
     let case = DemoCase::ExpiredOneYearAgo;
     let demo = harness.card(case).clone();
     let offer = harness.challenge(case).await;
-    let renewed = renew_response(harness.post(RENEW_PATH, &harness.honest_renew_request(case, &offer)).await);
+    let renewed = renew_response(
+        harness
+            .post(RENEW_PATH, &harness.honest_renew_request(case, &offer))
+            .await,
+    );
 
     // The page died before writing; the authority restarts too.
     harness.restart().await;
@@ -562,7 +803,11 @@ async fn a_restart_between_renew_and_complete_loses_nothing() {
     // The card still holds the originals: the verdict says renewed (records) and offers a
     // challenge to resume with.
     let verdict = harness.verdict(&demo.signature_certificate).await;
-    assert!(matches!(verdict.verdict, Verdict::AlreadyRenewed { .. }), "{:?}", verdict.verdict);
+    assert!(
+        matches!(verdict.verdict, Verdict::AlreadyRenewed { .. }),
+        "{:?}",
+        verdict.verdict
+    );
     let offer = verdict.challenge.unwrap();
     let serial = serial_of(&demo.signature_certificate);
     let resume = ResumeRequest {
@@ -590,7 +835,11 @@ async fn a_restart_between_renew_and_complete_loses_nothing() {
     let offer = harness.challenge(case).await;
     let mut forged = resume.clone();
     forged.challenge_id = offer.challenge_id.clone();
-    assert_refused(&harness.post(RESUME_PATH, &forged).await, 403, "proof_of_possession_failed");
+    assert_refused(
+        &harness.post(RESUME_PATH, &forged).await,
+        403,
+        "proof_of_possession_failed",
+    );
 
     // The write happens; another restart; complete.
     harness.restart().await;
@@ -601,12 +850,20 @@ async fn a_restart_between_renew_and_complete_loses_nothing() {
     };
     let mut wrong = complete.clone();
     wrong.encryption_certificate_serial = serial.clone();
-    assert_refused(&harness.post(COMPLETE_PATH, &wrong).await, 422, "written_certificates_mismatch");
+    assert_refused(
+        &harness.post(COMPLETE_PATH, &wrong).await,
+        422,
+        "written_certificates_mismatch",
+    );
     let receipt_request = ReceiptRequest {
         renewal_number: renewed.renewal_number.clone(),
         card_number: CardNumber::parse(&demo.holder.card_number).unwrap(),
     };
-    assert_refused(&harness.post(RECEIPT_PATH, &receipt_request).await, 409, "renewal_not_completed");
+    assert_refused(
+        &harness.post(RECEIPT_PATH, &receipt_request).await,
+        409,
+        "renewal_not_completed",
+    );
     let (status, first) = harness.post(COMPLETE_PATH, &complete).await;
     assert_eq!(status, 200, "{first}");
     harness.clock.advance(Duration::minutes(5));
@@ -621,7 +878,10 @@ async fn a_restart_between_renew_and_complete_loses_nothing() {
     let new_serial = serial_of(&renewed.signature_certificate.0);
     let resume = ResumeRequest {
         card_number: CardNumber::parse(&demo.holder.card_number).unwrap(),
-        certificate_serials: vec![new_serial.clone(), complete.encryption_certificate_serial.clone()],
+        certificate_serials: vec![
+            new_serial.clone(),
+            complete.encryption_certificate_serial.clone(),
+        ],
         challenge_id: offer.challenge_id.clone(),
         signature_certificate_serial: new_serial.clone(),
         national_id: demo.holder.national_id.clone(),
@@ -644,15 +904,26 @@ async fn a_restart_between_renew_and_complete_loses_nothing() {
     // Another card's number does not get the receipt.
     let mut other = receipt_request.clone();
     other.card_number = CardNumber::parse("DM00000000000001").unwrap();
-    assert_refused(&harness.post(RECEIPT_PATH, &other).await, 404, "renewal_unknown");
+    assert_refused(
+        &harness.post(RECEIPT_PATH, &other).await,
+        404,
+        "renewal_unknown",
+    );
 }
 
 #[tokio::test]
 async fn the_audit_log_is_append_only() {
     let harness = Harness::start().await;
-    harness.verdict(&harness.card(DemoCase::InWindow).signature_certificate).await;
-    let pool = sqlx::SqlitePool::connect(&harness.database_url).await.unwrap();
-    for statement in ["UPDATE audit_log SET outcome = 'x'", "DELETE FROM audit_log"] {
+    harness
+        .verdict(&harness.card(DemoCase::InWindow).signature_certificate)
+        .await;
+    let pool = sqlx::SqlitePool::connect(&harness.database_url)
+        .await
+        .unwrap();
+    for statement in [
+        "UPDATE audit_log SET outcome = 'x'",
+        "DELETE FROM audit_log",
+    ] {
         let error = sqlx::query(statement).execute(&pool).await.unwrap_err();
         assert!(error.to_string().contains("append-only"), "{error}");
     }

@@ -69,8 +69,8 @@ impl Harness {
         let (key, certificate) = ca_files();
         std::fs::write(dir.path().join(CA_KEY_FILE), key).unwrap();
         std::fs::write(dir.path().join(CA_CERTIFICATE_FILE), certificate).unwrap();
-        let database_url = database_url
-            .unwrap_or_else(|| authority::config::default_database_url(dir.path()));
+        let database_url =
+            database_url.unwrap_or_else(|| authority::config::default_database_url(dir.path()));
         let clock = ManualClock::new(START);
         let authority = server::open(dir.path(), &database_url, clock.clock())
             .await
@@ -78,9 +78,12 @@ impl Harness {
         let cards = demo::create_cards(&authority, &DemoCase::ALL, card_keys())
             .await
             .unwrap();
-        let server = server::spawn(api_router(authority.clone()), "127.0.0.1:0".parse().unwrap())
-            .await
-            .unwrap();
+        let server = server::spawn(
+            api_router(authority.clone()),
+            "127.0.0.1:0".parse().unwrap(),
+        )
+        .await
+        .unwrap();
         Harness {
             url: server.url(),
             dir,
@@ -213,8 +216,10 @@ pub fn sign_proof(
 ) -> Vec<u8> {
     // A typed identity that does not parse is signed as the holder's would be; the authority
     // refuses it before looking at the signature anyway.
-    let id = NationalId::parse(national_id).unwrap_or_else(|_| NationalId::parse("A123456789").unwrap());
-    let birthday = Birthday::parse(birthday).unwrap_or_else(|_| Birthday::parse("1990-01-01").unwrap());
+    let id =
+        NationalId::parse(national_id).unwrap_or_else(|_| NationalId::parse("A123456789").unwrap());
+    let birthday =
+        Birthday::parse(birthday).unwrap_or_else(|_| Birthday::parse("1990-01-01").unwrap());
     let message = proof_message(&offer.challenge, serial, &id, birthday);
     RsaSigner::from_pkcs8(key_pkcs8)
         .unwrap()
