@@ -12,8 +12,12 @@ use renewal::api::{CompleteRequest, RenewResponse, COMPLETE_PATH, RENEW_PATH};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn renewal_on_postgresql() {
     let Ok(url) = std::env::var("AUTHORITY_TEST_POSTGRES_URL") else {
-        println!(
-            "skipped: AUTHORITY_TEST_POSTGRES_URL is not set (no PostgreSQL server to test on)"
+        // Straight to stderr, past the test harness's capture, so the skip is seen.
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "renewal_on_postgresql: skipped: AUTHORITY_TEST_POSTGRES_URL is not set \
+             (no PostgreSQL server to test on)"
         );
         return;
     };
