@@ -462,13 +462,21 @@ impl Authority {
             .issue_renewal(&challenge.id, &fingerprint, &new_renewal, &audit.entry)
             .await?;
         let renewal_id = match outcome {
-            IssueOutcome::Issued(id) => {
+            IssueOutcome::Issued(_) => {
+                audit.written = true;
                 tracing::info!(
                     renewal = %new_renewal.renewal_number,
                     serial = %signature.serial,
                     "renewed"
                 );
-                id
+                // What was just recorded, without reading it back.
+                return Ok(RenewResponse {
+                    renewal_number: RenewalNumber::parse(&new_renewal.renewal_number)
+                        .map_err(|error| AuthorityError::Inconsistent(error.to_string()))?,
+                    renewed_validity: new_renewal.signature.validity,
+                    signature_certificate: Base64Bytes(new_renewal.signature.der),
+                    encryption_certificate: Base64Bytes(new_renewal.encryption.der),
+                });
             }
             IssueOutcome::AlreadyRenewed(id) => id,
             IssueOutcome::ChallengeUsed => return Err(challenge_used()),
@@ -736,7 +744,7 @@ impl Authority {
         audit.written = true;
         tracing::info!(renewal = %renewal.renewal_number, %completed_at, "completed");
         Ok(CompleteResponse {
-            receipt: self.receipt_for(&renewal).await?,
+            receipt: self.receipt_with(&renewal, signature, encryption).await?,
         })
     }
 
@@ -776,6 +784,15 @@ impl Authority {
 
     async fn receipt_for(&self, renewal: &RenewalRow) -> Result<Receipt, Refusal> {
         let (signature, encryption) = self.renewed_pair(renewal).await?;
+        self.receipt_with(renewal, signature, encryption).await
+    }
+
+    async fn receipt_with(
+        &self,
+        renewal: &RenewalRow,
+        signature: CertificateRecord,
+        encryption: CertificateRecord,
+    ) -> Result<Receipt, Refusal> {
         let original = self
             .inner
             .storage
