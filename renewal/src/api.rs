@@ -117,7 +117,8 @@ pub struct VerdictResponse {
     pub certificate_serial: CertificateSerial,
     /// The verdict.
     pub verdict: Verdict,
-    /// Present only when the verdict is eligible.
+    /// Present when the verdict is eligible (renew with it), and when the authority's records
+    /// show this certificate in a renewal already issued (resume with it, [`RESUME_PATH`]).
     pub challenge: Option<ChallengeOffer>,
 }
 
@@ -144,12 +145,17 @@ pub struct RenewRequest {
 impl RenewRequest {
     /// The typed ID number and birthday, checked; the error is the code to answer with.
     pub fn identity(&self) -> Result<(NationalId, Birthday), ApiError> {
-        let national_id = NationalId::parse(&self.national_id)
-            .map_err(|error| ApiError::new(ErrorCode::from(&error), error.to_string()))?;
-        let birthday = Birthday::parse(&self.birthday)
-            .map_err(|error| ApiError::new(ErrorCode::from(&error), error.to_string()))?;
-        Ok((national_id, birthday))
+        typed_identity(&self.national_id, &self.birthday)
     }
+}
+
+/// The typed ID number and birthday of a request, checked; the error is the code to answer with.
+fn typed_identity(national_id: &str, birthday: &str) -> Result<(NationalId, Birthday), ApiError> {
+    let national_id = NationalId::parse(national_id)
+        .map_err(|error| ApiError::new(ErrorCode::from(&error), error.to_string()))?;
+    let birthday = Birthday::parse(birthday)
+        .map_err(|error| ApiError::new(ErrorCode::from(&error), error.to_string()))?;
+    Ok((national_id, birthday))
 }
 
 /// Response to `POST` [`RENEW_PATH`]: both renewed certificates, to write to the card. Asking
@@ -184,13 +190,34 @@ pub struct CompleteResponse {
     pub receipt: Receipt,
 }
 
-/// Request to `POST` [`RESUME_PATH`]: what the card holds now.
+/// Request to `POST` [`RESUME_PATH`]: what the card holds now, and a fresh proof that it holds
+/// the key. The challenge comes from a verdict asked for the signature certificate now on the
+/// card (the original or the renewed one); the proof is the same message as for renewing,
+/// [`crate::proof::proof_message`] over that challenge, that certificate's serial and the typed
+/// identity, so the card signs nothing of a new kind and the identity is checked again.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResumeRequest {
     /// The card's number.
     pub card_number: CardNumber,
     /// Serials of the user certificates on the card now (old, new, or one of each).
     pub certificate_serials: Vec<CertificateSerial>,
+    /// The challenge the card signed (from the verdict for the signature certificate).
+    pub challenge_id: ChallengeId,
+    /// Serial of the signature certificate the challenge was issued for (now on the card).
+    pub signature_certificate_serial: CertificateSerial,
+    /// The national ID number as typed.
+    pub national_id: String,
+    /// The birthday as typed.
+    pub birthday: String,
+    /// The card's signature over [`crate::proof::proof_message`] (RSASSA-PKCS1-v1_5, SHA-256).
+    pub card_signature: Base64Bytes,
+}
+
+impl ResumeRequest {
+    /// The typed ID number and birthday, checked; the error is the code to answer with.
+    pub fn identity(&self) -> Result<(NationalId, Birthday), ApiError> {
+        typed_identity(&self.national_id, &self.birthday)
+    }
 }
 
 /// Response to `POST` [`RESUME_PATH`], tagged by `state`.
@@ -235,6 +262,10 @@ pub struct ReceiptResponse {
 pub enum ErrorCode {
     /// The body is not valid JSON of the expected shape.
     MalformedRequest,
+    /// The body is larger than the authority accepts.
+    RequestTooLarge,
+    /// No API endpoint has this path and method.
+    UnknownEndpoint,
     /// A certificate is not DER X.509.
     MalformedCertificate,
     /// A certificate is readable but not a citizen certificate (CA, wrong type, fields missing).
@@ -317,13 +348,14 @@ impl ErrorCode {
             | BirthdayNoSuchDate
             | InvalidCardNumber => 400,
             IdentityMismatch | ProofOfPossessionFailed => 403,
-            UnknownCertificate | RenewalUnknown | ChallengeUnknown => 404,
+            UnknownCertificate | RenewalUnknown | ChallengeUnknown | UnknownEndpoint => 404,
             ChallengeExpired | ChallengeUsed | TooEarly | TooLate | AlreadyRenewed | Revoked
             | Suspended | NotOriginalTerm | RenewalNotCompleted => 409,
             NotCitizenCertificate
             | UnknownIssuer
             | CertificatesNotSameCard
             | WrittenCertificatesMismatch => 422,
+            RequestTooLarge => 413,
             RateLimited => 429,
             Internal => 500,
         }

@@ -150,10 +150,17 @@ fn renew_complete_resume_receipt_bodies() {
         encryption_certificate_serial: CertificateSerial::from_hex("1B").unwrap(),
     });
     round_trip(&CompleteResponse { receipt: receipt() });
-    round_trip(&ResumeRequest {
+    let resume = ResumeRequest {
         card_number: CardNumber::parse("TP03000000000123").unwrap(),
         certificate_serials: vec![CertificateSerial::from_hex("0A").unwrap()],
-    });
+        challenge_id: ChallengeId("c1".into()),
+        signature_certificate_serial: CertificateSerial::from_hex("0A").unwrap(),
+        national_id: "a123456789".into(),
+        birthday: "0790101".into(),
+        card_signature: Base64Bytes(vec![1, 2, 3]),
+    };
+    assert_eq!(round_trip(&resume)["card_signature"], "AQID");
+    assert_eq!(resume.identity().unwrap().0.as_str(), "A123456789");
     assert_eq!(
         round_trip(&ResumeResponse::NothingPending),
         json!({"state": "nothing_pending"})
@@ -232,6 +239,8 @@ fn error_codes_are_snake_case_strings_with_statuses() {
             422,
         ),
         (ErrorCode::RateLimited, "rate_limited", 429),
+        (ErrorCode::RequestTooLarge, "request_too_large", 413),
+        (ErrorCode::UnknownEndpoint, "unknown_endpoint", 404),
         (ErrorCode::Internal, "internal", 500),
     ];
     for (code, text, status) in codes {

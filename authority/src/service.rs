@@ -1,0 +1,1019 @@
+//! The authority's operations, one per API endpoint, between the HTTP routes and the storage:
+//! every rule comes from `renewal` (`decide`, `renewed_validity`, the proof bytes, the ID and
+//! birthday checks), the records decide status and "renewed already", and the clock is the
+//! authority's.
+//!
+//! Order of the checks in `renew` (each refusal writes nothing but its audit line, unless
+//! stated):
+//! 1. the typed ID number and birthday are well formed;
+//! 2. the challenge exists, has not expired, and was not used by a different request;
+//! 3. the certificates are the challenge's signature certificate and the same card's
+//!    encryption certificate, and the card number is theirs;
+//! 4. the certificate is not locked after 5 identity failures (15 minutes);
+//! 5. the card's signature verifies over the proof bytes with the certificate's key — before
+//!    the identity, so someone without the card learns nothing about the holder's identity;
+//! 6. the identity matches the records (a failure uses the challenge and counts);
+//! 7. a renewal of this original already exists → the same certificates again;
+//! 8. status and window (`renewal::decide` at the authority's time);
+//! 9. both certificates are signed, then recorded in one transaction that also uses the
+//!    challenge; the unique constraint on the original decides a race.
+
+use std::sync::Arc;
+
+use renewal::api::{
+    Base64Bytes, ChallengeId, ChallengeOffer, CompleteRequest, CompleteResponse, ReceiptRequest,
+    ReceiptResponse, RenewRequest, RenewResponse, ResumeRequest, ResumeResponse,
+    ServerInfoResponse, VerdictRequest, VerdictResponse, API_VERSION,
+};
+use renewal::proof::{proof_message, CHALLENGE_LENGTH};
+use renewal::rules::renewed_validity;
+use renewal::{
+    decide, mask_holder_name, ApiError, Birthday, CardNumber, CertificateSerial, CertificateStatus,
+    Challenge, CitizenCertificate, ErrorCode, NationalId, Receipt, RenewalNumber, RenewalRecord,
+};
+use ring::rand::SecureRandom;
+use time::{Duration, OffsetDateTime};
+
+use crate::audit::AuditEntry;
+use crate::ca::CertificateAuthority;
+use crate::clock::Clock;
+use crate::error::AuthorityError;
+use crate::identity::IdentityKey;
+use crate::issuance::{self, CertificateRole};
+use crate::signer::verify_pkcs1_sha256;
+use crate::storage::{
+    CertificateRecord, ChallengeRecord, IssueOutcome, NewCertificate, NewRenewal, RenewalRow,
+    Storage,
+};
+
+/// Limits and lifetimes.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    /// How long a challenge may be used: long enough to type an ID number, a birthday and a
+    /// PIN after the verdict is shown.
+    pub challenge_lifetime: Duration,
+    /// Identity failures in a row that lock a certificate.
+    pub identity_failure_limit: i64,
+    /// How long the lock lasts.
+    pub identity_lock: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            challenge_lifetime: Duration::minutes(10),
+            identity_failure_limit: 5,
+            identity_lock: Duration::minutes(15),
+        }
+    }
+}
+
+/// A refusal of a request: the error code and body to answer with.
+#[derive(Debug, Clone)]
+pub struct Refusal(pub ApiError);
+
+impl Refusal {
+    fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self(ApiError::new(code, message))
+    }
+
+    /// The error code.
+    pub fn code(&self) -> ErrorCode {
+        self.0.code
+    }
+}
+
+impl From<AuthorityError> for Refusal {
+    fn from(error: AuthorityError) -> Self {
+        // The details go to the log, not to the client.
+        tracing::error!(%error, "request failed inside the authority");
+        Self::new(
+            ErrorCode::Internal,
+            "the authority failed; nothing was changed; try again",
+        )
+    }
+}
+
+impl From<sqlx::Error> for Refusal {
+    fn from(error: sqlx::Error) -> Self {
+        Self::from(AuthorityError::from(error))
+    }
+}
+
+/// An audit line being written for one request.
+struct Audit {
+    entry: AuditEntry,
+    /// Already written in the transaction that made the change.
+    written: bool,
+}
+
+/// The renewal authority: records, CA, identity key and clock. Cheap to clone.
+#[derive(Clone)]
+pub struct Authority {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    storage: Storage,
+    ca: CertificateAuthority,
+    identity_key: IdentityKey,
+    clock: Clock,
+    settings: Settings,
+}
+
+impl std::fmt::Debug for Authority {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authority")
+            .field("backend", &self.inner.storage.backend())
+            .field("clock", &self.inner.clock)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Authority {
+    /// An authority over these records, CA, key and clock.
+    pub fn new(
+        storage: Storage,
+        ca: CertificateAuthority,
+        identity_key: IdentityKey,
+        clock: Clock,
+        settings: Settings,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                storage,
+                ca,
+                identity_key,
+                clock,
+                settings,
+            }),
+        }
+    }
+
+    /// The records.
+    pub fn storage(&self) -> &Storage {
+        &self.inner.storage
+    }
+
+    /// The CA.
+    pub fn ca(&self) -> &CertificateAuthority {
+        &self.inner.ca
+    }
+
+    /// The identity key.
+    pub fn identity_key(&self) -> &IdentityKey {
+        &self.inner.identity_key
+    }
+
+    /// The authority's time now.
+    pub fn now(&self) -> OffsetDateTime {
+        self.inner.clock.now()
+    }
+
+    /// Writes the audit line of a finished request (unless its transaction did) and passes the
+    /// result on.
+    async fn finish<T>(&self, result: Result<T, Refusal>, audit: Audit) -> Result<T, ApiError> {
+        if !audit.written {
+            let entry = match &result {
+                Ok(_) => audit.entry,
+                Err(refusal) => {
+                    let detail = if audit.entry.detail.is_empty() {
+                        refusal.0.message.clone()
+                    } else {
+                        format!("{}; {}", audit.entry.detail, refusal.0.message)
+                    };
+                    audit.entry.refused(refusal.code()).detail(detail)
+                }
+            };
+            if let Err(error) = self.inner.storage.audit(&entry).await {
+                tracing::error!(%error, action = %entry.action, "the audit line could not be written");
+                if result.is_ok() {
+                    return Err(Refusal::from(error).0);
+                }
+            }
+        }
+        result.map_err(|refusal| refusal.0)
+    }
+
+    /// Answers a request whose body was refused before it was read (malformed, too large),
+    /// with its audit line.
+    pub async fn refuse_request(
+        &self,
+        action: &str,
+        client: Option<String>,
+        refusal: ApiError,
+    ) -> ApiError {
+        let audit = Audit {
+            entry: AuditEntry::new(action, self.now(), client),
+            written: false,
+        };
+        match self.finish::<()>(Err(Refusal(refusal)), audit).await {
+            Err(error) => error,
+            Ok(()) => ApiError::new(ErrorCode::Internal, "unreachable"),
+        }
+    }
+
+    /// `GET server-info`: the authority's time and CA certificates. Not audited: it reads no
+    /// records and concerns no one.
+    pub fn server_info(&self) -> ServerInfoResponse {
+        ServerInfoResponse {
+            api_version: API_VERSION,
+            server_time: self.now(),
+            ca_certificates: vec![Base64Bytes(self.inner.ca.certificate_der().to_vec())],
+        }
+    }
+
+    // --- verdict ---
+
+    /// `POST verdict`: the verdict for a card's signature certificate, with a challenge when
+    /// it is eligible or when the records show it in a renewal (to resume).
+    pub async fn verdict(
+        &self,
+        request: &VerdictRequest,
+        client: Option<String>,
+    ) -> Result<VerdictResponse, ApiError> {
+        let now = self.now();
+        let mut audit = Audit {
+            entry: AuditEntry::new("verdict", now, client),
+            written: false,
+        };
+        let result = self.verdict_inner(request, now, &mut audit).await;
+        self.finish(result, audit).await
+    }
+
+    async fn verdict_inner(
+        &self,
+        request: &VerdictRequest,
+        now: OffsetDateTime,
+        audit: &mut Audit,
+    ) -> Result<VerdictResponse, Refusal> {
+        let certificate = CitizenCertificate::from_der(&request.certificate.0)
+            .map_err(|error| Refusal::new(ErrorCode::MalformedCertificate, error.to_string()))?;
+        audit.entry.certificate_serial = Some(certificate.serial().to_hex());
+        certificate
+            .holder()
+            .map_err(|error| Refusal::new(ErrorCode::NotCitizenCertificate, error.to_string()))?;
+        if CertificateRole::of(&certificate) != Some(CertificateRole::Signature) {
+            return Err(Refusal::new(
+                ErrorCode::NotCitizenCertificate,
+                "a verdict is asked for the card's signature certificate",
+            ));
+        }
+        if !self.inner.ca.issued(&certificate) {
+            return Err(Refusal::new(
+                ErrorCode::UnknownIssuer,
+                "the certificate was not issued by this authority's CA",
+            ));
+        }
+        let record = self
+            .inner
+            .storage
+            .certificate_by_serial(certificate.serial())
+            .await?
+            .filter(|record| record.der == certificate.der())
+            .ok_or_else(|| {
+                Refusal::new(
+                    ErrorCode::UnknownCertificate,
+                    "the authority has no record of this certificate",
+                )
+            })?;
+        let renewal = self.renewal_concerning(&record).await?;
+        let renewal_record = if renewal.is_some() {
+            RenewalRecord::Renewed
+        } else {
+            RenewalRecord::NotRenewed
+        };
+        let verdict = decide(&record.validity, record.status, renewal_record, now);
+        audit.entry.detail = format!("verdict {}", verdict.kind());
+        if let Some(renewal) = &renewal {
+            audit.entry.renewal_number = Some(renewal.renewal_number.clone());
+        }
+        let challenge = if verdict.is_eligible() || renewal.is_some() {
+            let offer = self.new_challenge(now)?;
+            let stored = ChallengeRecord {
+                id: offer.challenge_id.0.clone(),
+                certificate_id: record.id,
+                challenge: offer.challenge.as_bytes().to_vec(),
+                created_at: now,
+                expires_at: offer.expires_at,
+                used_at: None,
+                request_fingerprint: None,
+            };
+            audit.entry.detail.push_str("; challenge offered");
+            self.inner
+                .storage
+                .insert_challenge(&stored, &audit.entry)
+                .await?;
+            audit.written = true;
+            Some(offer)
+        } else {
+            None
+        };
+        Ok(VerdictResponse {
+            server_time: now,
+            certificate_serial: record.serial,
+            verdict,
+            challenge,
+        })
+    }
+
+    fn new_challenge(&self, now: OffsetDateTime) -> Result<ChallengeOffer, AuthorityError> {
+        let random = self.inner.ca.random();
+        let mut bytes = [0u8; CHALLENGE_LENGTH];
+        random
+            .fill(&mut bytes)
+            .map_err(|_| AuthorityError::Random)?;
+        let mut id = [0u8; 16];
+        random.fill(&mut id).map_err(|_| AuthorityError::Random)?;
+        Ok(ChallengeOffer {
+            challenge_id: ChallengeId(hex(&id)),
+            challenge: Challenge::new(bytes),
+            expires_at: now + self.inner.settings.challenge_lifetime,
+        })
+    }
+
+    /// The renewal this certificate is part of: as an original or as a renewed certificate.
+    async fn renewal_concerning(
+        &self,
+        record: &CertificateRecord,
+    ) -> Result<Option<RenewalRow>, AuthorityError> {
+        match record.issued_by_renewal_id {
+            Some(renewal_id) => Ok(Some(self.inner.storage.renewal_by_id(renewal_id).await?)),
+            None => self.inner.storage.renewal_of_original(record.id).await,
+        }
+    }
+
+    // --- renew ---
+
+    /// `POST renew`: checks and issues both renewed certificates, or returns the ones already
+    /// issued for this original.
+    pub async fn renew(
+        &self,
+        request: &RenewRequest,
+        client: Option<String>,
+    ) -> Result<RenewResponse, ApiError> {
+        let now = self.now();
+        let mut audit = Audit {
+            entry: AuditEntry::new("renew", now, client)
+                .certificate(&request.signature_certificate_serial),
+            written: false,
+        };
+        let result = self.renew_inner(request, now, &mut audit).await;
+        self.finish(result, audit).await
+    }
+
+    async fn renew_inner(
+        &self,
+        request: &RenewRequest,
+        now: OffsetDateTime,
+        audit: &mut Audit,
+    ) -> Result<RenewResponse, Refusal> {
+        let (national_id, birthday) = request.identity().map_err(Refusal)?;
+        let fingerprint = self.inner.identity_key.fingerprint(&[
+            b"renew",
+            request.challenge_id.0.as_bytes(),
+            national_id.as_str().as_bytes(),
+            birthday.normalized().as_bytes(),
+            &request.card_signature.0,
+            request.signature_certificate_serial.as_bytes(),
+            request.encryption_certificate_serial.as_bytes(),
+            request.card_number.as_str().as_bytes(),
+        ]);
+        let challenge = self
+            .usable_challenge(&request.challenge_id, &fingerprint, now)
+            .await?;
+        let signature = self
+            .challenged_certificate(&challenge, &request.signature_certificate_serial)
+            .await?;
+        let encryption = self
+            .inner
+            .storage
+            .certificate_by_serial(&request.encryption_certificate_serial)
+            .await?
+            .ok_or_else(|| {
+                Refusal::new(
+                    ErrorCode::UnknownCertificate,
+                    "the authority has no record of the encryption certificate",
+                )
+            })?;
+        let same_card = signature.role == CertificateRole::Signature
+            && encryption.role == CertificateRole::Encryption
+            && encryption.card_number == signature.card_number
+            && encryption.holder_id == signature.holder_id
+            && encryption.issued_by_renewal_id == signature.issued_by_renewal_id;
+        if !same_card {
+            return Err(Refusal::new(
+                ErrorCode::CertificatesNotSameCard,
+                "the signature and encryption certificates are not one card's pair",
+            ));
+        }
+        check_card_number(&request.card_number, &signature)?;
+        self.check_not_locked(&signature, now).await?;
+        check_proof(
+            &challenge,
+            &signature,
+            &national_id,
+            birthday,
+            &request.card_signature.0,
+        )?;
+        self.check_identity(
+            &challenge,
+            &fingerprint,
+            &signature,
+            &national_id,
+            birthday,
+            now,
+            audit,
+        )
+        .await?;
+
+        if let Some(existing) = self.inner.storage.renewal_of_original(signature.id).await? {
+            // Renewed already (an earlier request, a retry): the same certificates, never new.
+            audit.entry.renewal_number = Some(existing.renewal_number.clone());
+            audit.entry.detail = "renewed already; same certificates returned".into();
+            if !self
+                .inner
+                .storage
+                .use_challenge(&challenge.id, &fingerprint, now, &audit.entry)
+                .await?
+            {
+                return Err(challenge_used());
+            }
+            audit.written = true;
+            return self.renew_response(&existing).await;
+        }
+
+        let renewal_record = if signature.issued_by_renewal_id.is_some() {
+            RenewalRecord::Renewed
+        } else {
+            RenewalRecord::NotRenewed
+        };
+        let status = worst_status(signature.status, encryption.status);
+        let verdict = decide(&signature.validity, status, renewal_record, now);
+        if let Some(refusal) = ApiError::from_verdict(&verdict) {
+            return Err(Refusal(refusal));
+        }
+
+        let new_renewal = self.sign_renewal(&signature, &encryption, now).await?;
+        audit.entry.detail = "issued".into();
+        let outcome = self
+            .inner
+            .storage
+            .issue_renewal(&challenge.id, &fingerprint, &new_renewal, &audit.entry)
+            .await?;
+        let renewal_id = match outcome {
+            IssueOutcome::Issued(_) => {
+                audit.written = true;
+                tracing::info!(
+                    renewal = %new_renewal.renewal_number,
+                    serial = %signature.serial,
+                    "renewed"
+                );
+                // What was just recorded, without reading it back.
+                return Ok(RenewResponse {
+                    renewal_number: RenewalNumber::parse(&new_renewal.renewal_number)
+                        .map_err(|error| AuthorityError::Inconsistent(error.to_string()))?,
+                    renewed_validity: new_renewal.signature.validity,
+                    signature_certificate: Base64Bytes(new_renewal.signature.der),
+                    encryption_certificate: Base64Bytes(new_renewal.encryption.der),
+                });
+            }
+            IssueOutcome::AlreadyRenewed(id) => id,
+            IssueOutcome::ChallengeUsed => return Err(challenge_used()),
+        };
+        audit.written = true;
+        let renewal = self.inner.storage.renewal_by_id(renewal_id).await?;
+        self.renew_response(&renewal).await
+    }
+
+    /// The challenge, if it exists, has not expired, and was not used by another request.
+    async fn usable_challenge(
+        &self,
+        challenge_id: &ChallengeId,
+        fingerprint: &[u8],
+        now: OffsetDateTime,
+    ) -> Result<ChallengeRecord, Refusal> {
+        let challenge = self
+            .inner
+            .storage
+            .challenge(&challenge_id.0)
+            .await?
+            .ok_or_else(|| Refusal::new(ErrorCode::ChallengeUnknown, "no such challenge"))?;
+        if now > challenge.expires_at {
+            return Err(Refusal::new(
+                ErrorCode::ChallengeExpired,
+                "the challenge expired; ask for the verdict again",
+            ));
+        }
+        if challenge.used_at.is_some()
+            && challenge.request_fingerprint.as_deref() != Some(fingerprint)
+        {
+            return Err(challenge_used());
+        }
+        Ok(challenge)
+    }
+
+    /// The certificate the challenge was offered for, which must be the one the request names.
+    async fn challenged_certificate(
+        &self,
+        challenge: &ChallengeRecord,
+        serial: &CertificateSerial,
+    ) -> Result<CertificateRecord, Refusal> {
+        let certificate = self
+            .inner
+            .storage
+            .certificate_by_id(challenge.certificate_id)
+            .await?;
+        if &certificate.serial != serial {
+            return Err(Refusal::new(
+                ErrorCode::ChallengeUnknown,
+                "the challenge was offered for another certificate",
+            ));
+        }
+        Ok(certificate)
+    }
+
+    async fn check_not_locked(
+        &self,
+        certificate: &CertificateRecord,
+        now: OffsetDateTime,
+    ) -> Result<(), Refusal> {
+        if let Some(until) = self
+            .inner
+            .storage
+            .identity_locked_until(certificate.id)
+            .await?
+        {
+            if now < until {
+                return Err(Refusal::new(
+                    ErrorCode::RateLimited,
+                    format!(
+                        "too many identity failures for this certificate; try again after {}",
+                        rfc3339(until)
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The typed identity against the holder's record; a mismatch uses the challenge and
+    /// counts towards the lock, in one transaction with its audit line.
+    #[allow(clippy::too_many_arguments)] // one check, every input it needs
+    async fn check_identity(
+        &self,
+        challenge: &ChallengeRecord,
+        fingerprint: &[u8],
+        certificate: &CertificateRecord,
+        national_id: &NationalId,
+        birthday: Birthday,
+        now: OffsetDateTime,
+        audit: &mut Audit,
+    ) -> Result<(), Refusal> {
+        let holder = self.inner.storage.holder(certificate.holder_id).await?;
+        if self.inner.identity_key.matches(
+            national_id,
+            birthday,
+            &holder.national_id_hash,
+            &holder.birthday,
+        ) {
+            return Ok(());
+        }
+        let refusal = Refusal::new(
+            ErrorCode::IdentityMismatch,
+            "the ID number and birthday do not match the holder of this certificate",
+        );
+        let settings = &self.inner.settings;
+        let entry = audit
+            .entry
+            .clone()
+            .refused(ErrorCode::IdentityMismatch)
+            .detail(refusal.0.message.clone());
+        if !self
+            .inner
+            .storage
+            .record_identity_failure(
+                &challenge.id,
+                fingerprint,
+                certificate.id,
+                settings.identity_failure_limit,
+                now,
+                now + settings.identity_lock,
+                &entry,
+            )
+            .await?
+        {
+            return Err(challenge_used());
+        }
+        tracing::warn!(serial = %certificate.serial, "identity mismatch");
+        audit.written = true;
+        Err(refusal)
+    }
+
+    /// Builds and signs both renewed certificates, off the async workers: RSA signing takes
+    /// milliseconds.
+    async fn sign_renewal(
+        &self,
+        signature: &CertificateRecord,
+        encryption: &CertificateRecord,
+        now: OffsetDateTime,
+    ) -> Result<NewRenewal, Refusal> {
+        let authority = self.clone();
+        let originals = (signature.clone(), encryption.clone());
+        let renewal = tokio::task::spawn_blocking(move || {
+            let (signature, encryption) = originals;
+            let renew_one = |original: &CertificateRecord| {
+                let parsed = CitizenCertificate::from_der(&original.der).map_err(|error| {
+                    AuthorityError::Inconsistent(format!("stored certificate: {error}"))
+                })?;
+                let validity = renewed_validity(&original.validity).ok_or_else(|| {
+                    AuthorityError::Inconsistent("renewed validity out of range".into())
+                })?;
+                let der = issuance::renew(&authority.inner.ca, &parsed, validity)?;
+                let issued = CitizenCertificate::from_der(&der)
+                    .map_err(|error| AuthorityError::Certificate(error.to_string()))?;
+                Ok::<NewCertificate, AuthorityError>(NewCertificate {
+                    serial: issued.serial().clone(),
+                    holder_id: original.holder_id,
+                    card_number: original.card_number.clone(),
+                    role: original.role,
+                    status: CertificateStatus::Valid,
+                    validity,
+                    der,
+                })
+            };
+            Ok::<NewRenewal, AuthorityError>(NewRenewal {
+                renewal_number: new_renewal_number(authority.inner.ca.random(), now)?,
+                holder_id: signature.holder_id,
+                card_number: signature.card_number.clone(),
+                original_signature_certificate_id: signature.id,
+                original_encryption_certificate_id: encryption.id,
+                renewed_at: now,
+                signature: renew_one(&signature)?,
+                encryption: renew_one(&encryption)?,
+            })
+        })
+        .await
+        .map_err(|error| {
+            tracing::error!(%error, "the signing task failed");
+            AuthorityError::Signing
+        })??;
+        Ok(renewal)
+    }
+
+    /// The answer to renew for a recorded renewal.
+    async fn renew_response(&self, renewal: &RenewalRow) -> Result<RenewResponse, Refusal> {
+        let (signature, encryption) = self.renewed_pair(renewal).await?;
+        Ok(RenewResponse {
+            renewal_number: renewal_number(renewal)?,
+            signature_certificate: Base64Bytes(signature.der),
+            encryption_certificate: Base64Bytes(encryption.der),
+            renewed_validity: signature.validity,
+        })
+    }
+
+    async fn renewed_pair(
+        &self,
+        renewal: &RenewalRow,
+    ) -> Result<(CertificateRecord, CertificateRecord), AuthorityError> {
+        let certificates = self.inner.storage.renewed_certificates(renewal.id).await?;
+        let find = |role| {
+            certificates
+                .iter()
+                .find(|certificate| certificate.role == role)
+                .cloned()
+                .ok_or_else(|| {
+                    AuthorityError::Inconsistent(format!(
+                        "renewal {} lacks its {} certificate",
+                        renewal.renewal_number,
+                        role.as_str()
+                    ))
+                })
+        };
+        Ok((
+            find(CertificateRole::Signature)?,
+            find(CertificateRole::Encryption)?,
+        ))
+    }
+
+    // --- complete, receipt ---
+
+    /// `POST complete`: the page wrote and read back both certificates.
+    pub async fn complete(
+        &self,
+        request: &CompleteRequest,
+        client: Option<String>,
+    ) -> Result<CompleteResponse, ApiError> {
+        let now = self.now();
+        let mut audit = Audit {
+            entry: AuditEntry::new("complete", now, client).renewal(&request.renewal_number),
+            written: false,
+        };
+        let result = self.complete_inner(request, now, &mut audit).await;
+        self.finish(result, audit).await
+    }
+
+    async fn complete_inner(
+        &self,
+        request: &CompleteRequest,
+        now: OffsetDateTime,
+        audit: &mut Audit,
+    ) -> Result<CompleteResponse, Refusal> {
+        let renewal = self
+            .inner
+            .storage
+            .renewal_by_number(request.renewal_number.as_str())
+            .await?
+            .ok_or_else(renewal_unknown)?;
+        let (signature, encryption) = self.renewed_pair(&renewal).await?;
+        audit.entry.certificate_serial = Some(signature.serial.to_hex());
+        if request.signature_certificate_serial != signature.serial
+            || request.encryption_certificate_serial != encryption.serial
+        {
+            return Err(Refusal::new(
+                ErrorCode::WrittenCertificatesMismatch,
+                "the certificates read back from the card are not the ones issued",
+            ));
+        }
+        audit.entry.detail = "written and read back".into();
+        let completed_at = self
+            .inner
+            .storage
+            .complete_renewal(renewal.id, now, &audit.entry)
+            .await?;
+        audit.written = true;
+        tracing::info!(renewal = %renewal.renewal_number, %completed_at, "completed");
+        Ok(CompleteResponse {
+            receipt: self.receipt_with(&renewal, signature, encryption).await?,
+        })
+    }
+
+    /// `POST receipt`: the receipt of a completed renewal, for its card.
+    pub async fn receipt(
+        &self,
+        request: &ReceiptRequest,
+        client: Option<String>,
+    ) -> Result<ReceiptResponse, ApiError> {
+        let now = self.now();
+        let audit = Audit {
+            entry: AuditEntry::new("receipt", now, client).renewal(&request.renewal_number),
+            written: false,
+        };
+        let result = async {
+            let renewal = self
+                .inner
+                .storage
+                .renewal_by_number(request.renewal_number.as_str())
+                .await?
+                // Another card's renewal is "unknown": numbers are not to be probed.
+                .filter(|renewal| renewal.card_number == request.card_number.as_str())
+                .ok_or_else(renewal_unknown)?;
+            if renewal.completed_at.is_none() {
+                return Err(Refusal::new(
+                    ErrorCode::RenewalNotCompleted,
+                    "the renewal is not completed: write the certificates, then complete",
+                ));
+            }
+            Ok(ReceiptResponse {
+                receipt: self.receipt_for(&renewal).await?,
+            })
+        }
+        .await;
+        self.finish(result, audit).await
+    }
+
+    async fn receipt_for(&self, renewal: &RenewalRow) -> Result<Receipt, Refusal> {
+        let (signature, encryption) = self.renewed_pair(renewal).await?;
+        self.receipt_with(renewal, signature, encryption).await
+    }
+
+    async fn receipt_with(
+        &self,
+        renewal: &RenewalRow,
+        signature: CertificateRecord,
+        encryption: CertificateRecord,
+    ) -> Result<Receipt, Refusal> {
+        let original = self
+            .inner
+            .storage
+            .certificate_by_id(renewal.original_signature_certificate_id)
+            .await?;
+        let parsed = CitizenCertificate::from_der(&signature.der)
+            .map_err(|error| AuthorityError::Inconsistent(error.to_string()))?;
+        Ok(Receipt {
+            renewal_number: renewal_number(renewal)?,
+            holder_name_masked: mask_holder_name(parsed.holder_name().unwrap_or_default()),
+            card_number: CardNumber::parse(&renewal.card_number)
+                .map_err(|error| AuthorityError::Inconsistent(error.to_string()))?,
+            signature_certificate_serial: signature.serial,
+            encryption_certificate_serial: encryption.serial,
+            old_validity: original.validity,
+            new_validity: signature.validity,
+            renewed_at: renewal.renewed_at,
+        })
+    }
+
+    // --- resume ---
+
+    /// `POST resume`: after an interrupted write, the card proves possession again and gets
+    /// what was issued (or the receipt, or "nothing pending").
+    pub async fn resume(
+        &self,
+        request: &ResumeRequest,
+        client: Option<String>,
+    ) -> Result<ResumeResponse, ApiError> {
+        let now = self.now();
+        let mut audit = Audit {
+            entry: AuditEntry::new("resume", now, client)
+                .certificate(&request.signature_certificate_serial),
+            written: false,
+        };
+        let result = self.resume_inner(request, now, &mut audit).await;
+        self.finish(result, audit).await
+    }
+
+    async fn resume_inner(
+        &self,
+        request: &ResumeRequest,
+        now: OffsetDateTime,
+        audit: &mut Audit,
+    ) -> Result<ResumeResponse, Refusal> {
+        let (national_id, birthday) = request.identity().map_err(Refusal)?;
+        let normalized_birthday = birthday.normalized();
+        let mut parts: Vec<&[u8]> = vec![
+            b"resume",
+            request.challenge_id.0.as_bytes(),
+            national_id.as_str().as_bytes(),
+            normalized_birthday.as_bytes(),
+            &request.card_signature.0,
+            request.signature_certificate_serial.as_bytes(),
+            request.card_number.as_str().as_bytes(),
+        ];
+        parts.extend(
+            request
+                .certificate_serials
+                .iter()
+                .map(CertificateSerial::as_bytes),
+        );
+        let fingerprint = self.inner.identity_key.fingerprint(&parts);
+
+        let challenge = self
+            .usable_challenge(&request.challenge_id, &fingerprint, now)
+            .await?;
+        let certificate = self
+            .challenged_certificate(&challenge, &request.signature_certificate_serial)
+            .await?;
+        check_card_number(&request.card_number, &certificate)?;
+        for serial in &request.certificate_serials {
+            let on_card = self.inner.storage.certificate_by_serial(serial).await?;
+            if on_card.is_none_or(|record| record.card_number != certificate.card_number) {
+                return Err(Refusal::new(
+                    ErrorCode::CertificatesNotSameCard,
+                    format!("certificate {serial} is not one of this card's"),
+                ));
+            }
+        }
+        self.check_not_locked(&certificate, now).await?;
+        check_proof(
+            &challenge,
+            &certificate,
+            &national_id,
+            birthday,
+            &request.card_signature.0,
+        )?;
+        self.check_identity(
+            &challenge,
+            &fingerprint,
+            &certificate,
+            &national_id,
+            birthday,
+            now,
+            audit,
+        )
+        .await?;
+
+        let renewal = self.renewal_concerning(&certificate).await?;
+        audit.entry.detail = match &renewal {
+            None => "nothing pending".into(),
+            Some(renewal) if renewal.completed_at.is_some() => "completed already".into(),
+            Some(_) => "write pending; issued certificates returned".into(),
+        };
+        if let Some(renewal) = &renewal {
+            audit.entry.renewal_number = Some(renewal.renewal_number.clone());
+        }
+        if !self
+            .inner
+            .storage
+            .use_challenge(&challenge.id, &fingerprint, now, &audit.entry)
+            .await?
+        {
+            return Err(challenge_used());
+        }
+        audit.written = true;
+        Ok(match renewal {
+            None => ResumeResponse::NothingPending,
+            Some(renewal) if renewal.completed_at.is_some() => ResumeResponse::Completed {
+                receipt: self.receipt_for(&renewal).await?,
+            },
+            Some(renewal) => ResumeResponse::WritePending {
+                renewal: self.renew_response(&renewal).await?,
+            },
+        })
+    }
+}
+
+/// The card's signature over the proof bytes, verified with the certificate's key.
+fn check_proof(
+    challenge: &ChallengeRecord,
+    certificate: &CertificateRecord,
+    national_id: &NationalId,
+    birthday: Birthday,
+    card_signature: &[u8],
+) -> Result<(), Refusal> {
+    let parsed = CitizenCertificate::from_der(&certificate.der)
+        .map_err(|error| AuthorityError::Inconsistent(format!("stored certificate: {error}")))?;
+    let key = parsed.rsa_public_key().ok_or_else(|| {
+        AuthorityError::Inconsistent("a stored certificate has no RSA key".into())
+    })?;
+    let challenge_bytes = Challenge::from_slice(&challenge.challenge)
+        .map_err(|error| AuthorityError::Inconsistent(error.to_string()))?;
+    let message = proof_message(&challenge_bytes, &certificate.serial, national_id, birthday);
+    if verify_pkcs1_sha256(&key.modulus, &key.exponent, &message, card_signature) {
+        Ok(())
+    } else {
+        Err(Refusal::new(
+            ErrorCode::ProofOfPossessionFailed,
+            "the card's signature does not verify with the certificate's key",
+        ))
+    }
+}
+
+fn check_card_number(
+    card_number: &CardNumber,
+    certificate: &CertificateRecord,
+) -> Result<(), Refusal> {
+    if card_number.as_str() == certificate.card_number {
+        Ok(())
+    } else {
+        Err(Refusal::new(
+            ErrorCode::InvalidCardNumber,
+            "the card number is not this certificate's card",
+        ))
+    }
+}
+
+fn worst_status(a: CertificateStatus, b: CertificateStatus) -> CertificateStatus {
+    use CertificateStatus::*;
+    match (a, b) {
+        (Revoked, _) | (_, Revoked) => Revoked,
+        (Suspended, _) | (_, Suspended) => Suspended,
+        (Valid, Valid) => Valid,
+    }
+}
+
+fn challenge_used() -> Refusal {
+    Refusal::new(
+        ErrorCode::ChallengeUsed,
+        "the challenge was used by another request; ask for the verdict again",
+    )
+}
+
+fn renewal_unknown() -> Refusal {
+    Refusal::new(ErrorCode::RenewalUnknown, "no such renewal")
+}
+
+fn renewal_number(renewal: &RenewalRow) -> Result<RenewalNumber, AuthorityError> {
+    RenewalNumber::parse(&renewal.renewal_number)
+        .map_err(|error| AuthorityError::Inconsistent(error.to_string()))
+}
+
+/// `R<Taiwan date>-<12 hex digits>`: the date helps a counter clerk, the random part keeps
+/// numbers unguessable (the receipt also needs the card number).
+fn new_renewal_number(
+    random: &ring::rand::SystemRandom,
+    now: OffsetDateTime,
+) -> Result<String, AuthorityError> {
+    let mut suffix = [0u8; 6];
+    random
+        .fill(&mut suffix)
+        .map_err(|_| AuthorityError::Random)?;
+    let date = renewal::calendar::taiwan_date(now)
+        .ok_or_else(|| AuthorityError::Inconsistent("the clock is out of range".into()))?;
+    Ok(format!(
+        "R{:04}{:02}{:02}-{}",
+        date.year(),
+        u8::from(date.month()),
+        date.day(),
+        hex(&suffix)
+    ))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02X}")).collect()
+}
+
+fn rfc3339(instant: OffsetDateTime) -> String {
+    instant
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| instant.to_string())
+}
