@@ -257,6 +257,11 @@ impl<C: CardPort, A: AuthorityPort> RenewalFlow<C, A> {
     /// Reads the card and asks the authority about it: card number, both certificates, the
     /// authority's time, whether a renewal of this card is pending, and the verdict.
     pub async fn read_card(&mut self) {
+        // Asked to read with no card in: keep saying why the card is awaited.
+        let no_card = match self.state {
+            FlowState::InsertCard(notice) => notice,
+            _ => InsertNotice::CardRemoved,
+        };
         self.enter(FlowState::ReadingCard);
         self.loaded = None;
         self.pending = None;
@@ -273,7 +278,7 @@ impl<C: CardPort, A: AuthorityPort> RenewalFlow<C, A> {
         };
         let (number, certificates) = match read.await {
             Ok(read) => read,
-            Err(error) => return self.card_failure(error, InsertNotice::CardRemoved),
+            Err(error) => return self.card_failure(error, no_card),
         };
         let parsed = CitizenCertificate::from_der(&certificates.signature).and_then(|signature| {
             CitizenCertificate::from_der(&certificates.encryption)

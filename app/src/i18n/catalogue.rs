@@ -38,7 +38,6 @@ catalogue! {
     StepIdentity => "確認身分", "Confirm identity";
     StepRenew => "展期", "Renew";
     StepFinish => "完成", "Done";
-    CurrentStep => "（目前步驟）", " (current step)";
     TechnicalDetail => "技術資訊（報修時請提供）", "Technical details (for a support call)";
     Working => "處理中，請稍候…", "Working, please wait…";
 
@@ -129,7 +128,6 @@ catalogue! {
     VerdictSuspendedExplanation => "停用中的憑證無法展期。請攜帶國民身分證與IC卡至任一戶政事務所辦理復用或洽詢。", "A suspended certificate cannot be renewed. Take your national ID card and the card to any household registration office to have it resumed.";
     VerdictNotOriginalTitle => "此憑證無法線上展期", "This certificate cannot be renewed online";
     VerdictNotOriginalExplanation => "此憑證的有效期間不是原始的5年，無法線上展期。請攜帶國民身分證與IC卡至任一戶政事務所洽詢。", "This certificate's validity is not the original 5 years, so it cannot be renewed online. Take your national ID card and the card to any household registration office.";
-    VerdictPendingTitle => "有一筆展期尚未完成", "A renewal is waiting to be finished";
     CardContinue => "下一步：確認身分", "Next: confirm your identity";
     CardReadAgain => "重新讀取卡片", "Read the card again";
 
@@ -149,7 +147,6 @@ catalogue! {
     FinishPendingIntro => "內政部憑證管理中心已為這張卡片簽發展期後的憑證，但尚未寫入卡片。請輸入PIN碼，系統會將同一筆展期的憑證寫入卡片，不會重複申請。", "The certificate authority has already issued this card's renewed certificates, but they were not written to the card. Type your PIN and the same renewal's certificates are written; nothing is applied for twice.";
     FinishPendingSubmit => "寫入憑證", "Write the certificates";
     FormHasErrors => "請修正標示的欄位後再按「確認」。", "Correct the marked fields, then press \"Confirm\" again.";
-    ErrorPrefix => "錯誤：", "Error: ";
 
     // Field messages.
     IdEmpty => "請輸入身分證字號。", "Type your national ID number.";

@@ -41,6 +41,8 @@ pub fn IdentityPage(
     let birthday_refusal = RwSignal::new(step.birthday_error.clone());
     let pin_message = RwSignal::new(step.pin_error.clone());
     let pin_input = NodeRef::<leptos::html::Input>::new();
+    // Set when the form was not sent because a field is wrong.
+    let blocked = RwSignal::new(false);
 
     let focus = if finishing {
         Field::Pin
@@ -95,8 +97,9 @@ pub fn IdentityPage(
         );
         if id_wrong || birthday_wrong {
             // Mistakes are shown by the fields; the PIN is dropped (wiped), not sent.
-            return;
+            return blocked.set(true);
         }
+        blocked.set(false);
         dispatch.send(UserAction::SubmitIdentity {
             national_id: national_id.get_untracked(),
             birthday: birthday.get_untracked(),
@@ -206,6 +209,9 @@ pub fn IdentityPage(
             .form_error
             .clone()
             .map(|error| view! { <p class="notice warning" role="alert">{ctx.message(error)}</p> })}
+        <p class="notice warning" role="alert" hidden=move || !blocked.get()>
+            {ctx.text(Key::FormHasErrors)}
+        </p>
         <form class="identity" novalidate on:submit=submit>
             {identity_fields}
             <div class="field" class:invalid=move || pin_message.get().is_some()>
@@ -235,6 +241,15 @@ pub fn IdentityPage(
                     {ctx.text(submit_label)}
                 </button>
             </div>
+            <p class="hint" role="status">
+                {move || {
+                    busy.get()
+                        .then(|| view! {
+                            <span class="spinner" aria-hidden="true"></span>
+                            {ctx.text(Key::Working)}
+                        })
+                }}
+            </p>
         </form>
     }
 }

@@ -30,8 +30,9 @@ fn step_of(state: &FlowState) -> Option<usize> {
 #[component]
 pub fn StepsNav(ctx: PageContext) -> impl IntoView {
     let current = move || step_of(&ctx.flow.state.get());
+    // Pages outside the steps (this browser cannot renew, a problem) show no steps.
     view! {
-        <nav class="steps" aria-label=ctx.text(Key::StepsLabel)>
+        <nav class="steps" hidden=move || current().is_none() aria-label=ctx.text(Key::StepsLabel)>
             <ol>
                 {STEPS
                     .iter()
