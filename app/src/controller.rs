@@ -21,7 +21,6 @@ const IDLE_SLICE: Duration = Duration::from_millis(50);
 const IDLE_SLICES: usize = 5;
 
 /// What the user asked for.
-#[derive(Debug)]
 pub enum UserAction {
     /// Open the reader chooser.
     ChooseReader,
@@ -44,6 +43,21 @@ pub enum UserAction {
     TryAgain,
     /// Back to the first page.
     StartOver,
+}
+
+impl std::fmt::Debug for UserAction {
+    /// Names the action only: what the user typed stays out of any log.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            UserAction::ChooseReader => "ChooseReader",
+            UserAction::ReadCard => "ReadCard",
+            UserAction::ContinueToIdentity => "ContinueToIdentity",
+            UserAction::SubmitIdentity { .. } => "SubmitIdentity",
+            UserAction::SubmitPin(_) => "SubmitPin",
+            UserAction::TryAgain => "TryAgain",
+            UserAction::StartOver => "StartOver",
+        })
+    }
 }
 
 type ActionQueue = Rc<RefCell<VecDeque<UserAction>>>;

@@ -127,6 +127,10 @@ fn happy_path_to_the_receipt() {
     assert_eq!(overview.signature.validity.not_after, common::NOT_AFTER);
     // Nothing was asked of the PIN before the user typed anything.
     assert_eq!(card.borrow().tries_left(), 3);
+    // The page keeps watching the card: nothing changed, so nothing is read again.
+    block_on(recorded.flow.watch_card(Duration::from_millis(10)));
+    assert!(matches!(recorded.state(), FlowState::Card(_)));
+    assert_eq!(authority.calls("verdict"), 1);
 
     block_on(recorded.flow.continue_to_identity());
     let FlowState::Identity(step) = recorded.state() else {
@@ -501,6 +505,7 @@ fn closing_the_chooser_offers_to_choose_again() {
         reader: None,
         interface_class: 0x0B,
         tab: Tab::Ordinary,
+        claim_error: None,
     };
     block_on(recorded.flow.connect(&mut chooser));
     let FlowState::Failed(problem) = recorded.state() else {
@@ -600,4 +605,104 @@ fn a_lost_completion_answer_is_tried_again_without_a_second_renewal() {
     );
     assert_eq!(authority.calls("renew"), 1);
     recorded.check_states();
+}
+
+#[test]
+fn a_challenge_that_expired_while_typing_is_replaced_once() {
+    let (mut recorded, authority, _reader, _card) =
+        connected(ELIGIBLE_TIME, CertificateStatus::Valid);
+    block_on(recorded.flow.continue_to_identity());
+    // The user took a quarter of an hour over the form.
+    authority.0.borrow_mut().now += time::Duration::minutes(15);
+    block_on(
+        recorded
+            .flow
+            .submit_identity(NATIONAL_ID, BIRTHDAY, pin(PIN)),
+    );
+    assert!(
+        matches!(recorded.state(), FlowState::Done(_)),
+        "{:?}",
+        recorded.state()
+    );
+    assert_eq!(authority.calls("renew"), 2);
+    assert_eq!(authority.calls("verdict"), 2);
+    assert_eq!(authority.state().renewals.len(), 1);
+    recorded.check_states();
+}
+
+#[test]
+fn a_second_generation_card_is_sent_to_the_program_or_counter() {
+    let card = SharedVirtualCard::new(
+        common::unshared_virtual_card().with_atr(&card::virtual_card::SECOND_GENERATION_ATR),
+    );
+    let config = SimReaderConfig::ez100pu();
+    let reader = reader_with(config.clone(), &card);
+    let authority = AuthorityDouble::new(ELIGIBLE_TIME, CertificateStatus::Valid);
+    let mut recorded = flow(&authority, ORDINARY_TAB);
+    block_on(
+        recorded
+            .flow
+            .connect(&mut SimChooser::new(&reader, &config, Tab::Ordinary)),
+    );
+    let FlowState::Failed(problem) = recorded.state() else {
+        panic!("{:?}", recorded.state());
+    };
+    assert_eq!(problem.title.key, Key::CardGenerationTitle);
+    assert_eq!(
+        problem.actions,
+        [NextAction::Counter, NextAction::OfficialProgram]
+    );
+}
+
+#[test]
+fn another_card_in_the_reader_asks_for_the_citizen_card() {
+    let config = SimReaderConfig::ez100pu();
+    let reader = SimReader::new(config.clone());
+    reader.insert(Box::new(ccid::sim::TestCard::new()));
+    let authority = AuthorityDouble::new(ELIGIBLE_TIME, CertificateStatus::Valid);
+    let mut recorded = flow(&authority, ORDINARY_TAB);
+    block_on(
+        recorded
+            .flow
+            .connect(&mut SimChooser::new(&reader, &config, Tab::Ordinary)),
+    );
+    assert_eq!(
+        recorded.state(),
+        FlowState::InsertCard(InsertNotice::NotCitizenCard)
+    );
+    // The right card put in instead is read.
+    reader.remove();
+    block_on(recorded.flow.watch_card(Duration::from_millis(10)));
+    reader.insert(Box::new(virtual_card()));
+    block_on(recorded.flow.watch_card(Duration::from_millis(10)));
+    assert!(
+        matches!(recorded.state(), FlowState::Card(_)),
+        "{:?}",
+        recorded.states.borrow()
+    );
+}
+
+#[test]
+fn a_reader_held_by_the_operating_system_gets_the_os_hints() {
+    let card = virtual_card();
+    let config = SimReaderConfig::ez100pu();
+    let reader = reader_with(config.clone(), &card);
+    let authority = AuthorityDouble::new(ELIGIBLE_TIME, CertificateStatus::Valid);
+    let mut recorded = flow(&authority, ORDINARY_TAB);
+    let mut chooser = SimChooser::new(&reader, &config, Tab::Ordinary);
+    chooser.claim_error = Some(ccid::TransportError::Other(
+        "NetworkError: Unable to claim interface.".into(),
+    ));
+    block_on(recorded.flow.connect(&mut chooser));
+    assert!(
+        matches!(
+            recorded.state(),
+            FlowState::ReaderGuidance {
+                problem: ReaderProblem::HeldByOperatingSystem { .. },
+                ..
+            }
+        ),
+        "{:?}",
+        recorded.state()
+    );
 }

@@ -99,6 +99,9 @@ pub struct RenewalFlow<C: CardPort, A: AuthorityPort> {
     observer: Option<StateObserver>,
 }
 
+/// Card changes a freshly opened reader may still report from before it was opened.
+const STALE_CARD_CHANGES: usize = 4;
+
 /// What the flow calls with each new state.
 type StateObserver = Box<dyn FnMut(&FlowState)>;
 
@@ -174,7 +177,16 @@ impl<C: CardPort, A: AuthorityPort> RenewalFlow<C, A> {
 
     /// Uses `card` as the reader (a reader opened by [`RenewalFlow::connect`], or another
     /// card port) and reads the card if one is in.
-    pub async fn attach_card(&mut self, card: C) {
+    pub async fn attach_card(&mut self, mut card: C) {
+        // A reader announces the card it already holds when it is opened; that news is
+        // stale once the slot is asked directly below, and would only make the card be read
+        // twice.
+        for _ in 0..STALE_CARD_CHANGES {
+            match card.wait_card_change(Duration::ZERO).await {
+                Ok(Some(_)) => {}
+                Ok(None) | Err(_) => break,
+            }
+        }
         self.card = Some(card);
         self.loaded = None;
         self.pending = None;

@@ -18,7 +18,7 @@ use super::steps::StepsNav;
 use super::unsupported::UnsupportedPage;
 use super::{PageContext, PAGE_TITLE_ID};
 use crate::controller::FlowHandle;
-use crate::flow::FlowState;
+use crate::flow::{FlowState, RenewingStep};
 use crate::i18n::{Key, Language};
 
 /// The whole page over `flow`.
@@ -36,11 +36,19 @@ pub fn Shell(flow: FlowHandle) -> impl IntoView {
     };
 
     Effect::new(move |_| set_document_language(language.get()));
-    Effect::new(move |_| {
-        flow.state.track();
-        show_info.track();
-        request_animation_frame(focus_current_step);
-    });
+    // The focus moves when the page changes (or the identity form comes back with a
+    // mistake), not at every renewal step: those are announced by the live region below.
+    Effect::new(
+        move |previous: Option<(std::mem::Discriminant<FlowState>, bool)>| {
+            let state = flow.state.get();
+            let now = (std::mem::discriminant(&state), show_info.get());
+            if previous != Some(now) || matches!(state, FlowState::Identity(_)) {
+                request_animation_frame(focus_current_step);
+            }
+            now
+        },
+    );
+    let announcement = move || announcement(&flow.state.get()).map(|key| key.text(language.get()));
 
     let toggle_language = move |_| {
         language.update(|language| {
@@ -129,6 +137,23 @@ pub fn Shell(flow: FlowHandle) -> impl IntoView {
         <main id="main" class="page">
             {page}
         </main>
+        <p class="visually-hidden" aria-live="polite">{announcement}</p>
+    }
+}
+
+/// What the live region says for a state whose page stays while it changes.
+fn announcement(state: &FlowState) -> Option<Key> {
+    match state {
+        FlowState::Renewing(renewing) => Some(match renewing.step {
+            RenewingStep::Sign => Key::StepSign,
+            RenewingStep::Issue => Key::StepIssue,
+            RenewingStep::Write => Key::StepWrite,
+            RenewingStep::Verify => Key::StepVerify,
+        }),
+        FlowState::ReadingCard => Some(Key::ReadingTitle),
+        FlowState::Done(completion) if completion.earlier => Some(Key::DoneEarlierTitle),
+        FlowState::Done(_) => Some(Key::DoneTitle),
+        _ => None,
     }
 }
 

@@ -205,8 +205,13 @@ pub fn original_certificates() -> &'static CardCertificatesDer {
 /// A first-generation virtual card with the original certificates, shared so a test can look
 /// at it while the reader holds it.
 pub fn virtual_card() -> SharedVirtualCard {
+    SharedVirtualCard::new(unshared_virtual_card())
+}
+
+/// The same card, not yet shared (to change it first).
+pub fn unshared_virtual_card() -> VirtualCard {
     let certificates = original_certificates();
-    let card = VirtualCard::new(
+    VirtualCard::new(
         CARD_NUMBER,
         &Pin::new(PIN).unwrap(),
         &keys().encryption,
@@ -218,8 +223,7 @@ pub fn virtual_card() -> SharedVirtualCard {
             signature: Some(&certificates.signature),
         },
     )
-    .unwrap();
-    SharedVirtualCard::new(card)
+    .unwrap()
 }
 
 /// A simulated reader of `config` holding `card`.
@@ -244,6 +248,7 @@ pub enum Tab {
 pub struct BrowserLikeTransport {
     inner: SimTransport,
     protected: bool,
+    claim_error: Option<TransportError>,
 }
 
 impl UsbTransport for BrowserLikeTransport {
@@ -260,6 +265,9 @@ impl UsbTransport for BrowserLikeTransport {
             return Err(TransportError::AccessDenied(
                 "SecurityError: The requested interface implements a protected class.".into(),
             ));
+        }
+        if let Some(error) = self.claim_error.clone() {
+            return Err(error);
         }
         self.inner.claim_interface(interface, alternate).await
     }
@@ -309,6 +317,8 @@ pub struct SimChooser {
     pub reader: Option<SimReader>,
     pub interface_class: u8,
     pub tab: Tab,
+    /// The platform's refusal to claim (another driver holds the reader).
+    pub claim_error: Option<TransportError>,
 }
 
 impl SimChooser {
@@ -317,6 +327,7 @@ impl SimChooser {
             reader: Some(reader.clone()),
             interface_class: config.interface_class,
             tab,
+            claim_error: None,
         }
     }
 }
@@ -329,6 +340,7 @@ impl ReaderChooser for SimChooser {
         Ok(BrowserLikeTransport {
             inner: reader.transport(),
             protected: self.interface_class == 0x0B && self.tab == Tab::Ordinary,
+            claim_error: self.claim_error.clone(),
         })
     }
 }
