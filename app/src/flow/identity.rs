@@ -55,6 +55,10 @@ pub fn check_national_id(typed: &str, typing: Typing) -> Option<Message> {
         return Some(national_id_error_message(&error));
     }
     let typed_characters = trimmed.chars().count();
+    if typed_characters == 0 {
+        // Nothing typed yet is nothing wrong yet.
+        return None;
+    }
     if typed_characters >= NATIONAL_ID_LENGTH {
         return Some(national_id_error_message(&error));
     }
@@ -144,6 +148,12 @@ mod tests {
 
     #[test]
     fn a_short_number_is_not_wrong_while_typing() {
+        assert_eq!(check_national_id("", Typing::InProgress), None);
+        assert_eq!(check_national_id("  ", Typing::InProgress), None);
+        assert_eq!(
+            check_national_id("", Typing::Finished).map(|m| m.key),
+            Some(Key::IdEmpty)
+        );
         assert_eq!(check_national_id("A12", Typing::InProgress), None);
         assert_eq!(
             check_national_id("A12", Typing::Finished).map(|m| m.key),

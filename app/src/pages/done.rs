@@ -1,7 +1,6 @@
 //! Done: 展期作業成功, old and new validity (8 years), and the receipt (收執聯) to print.
 
 use leptos::prelude::*;
-use renewal::roc_date::format_instant;
 use renewal::rules::{classify_term, Term, ORIGINAL_TERM_YEARS, RENEWAL_YEARS};
 use renewal::{Receipt, Validity};
 
@@ -52,7 +51,6 @@ pub fn DonePage(ctx: PageContext, completion: Completion) -> impl IntoView {
             })
             .collect_view()
     };
-    let renewed_at = receipt.renewed_at;
     view! {
         <h1 id=PAGE_TITLE_ID tabindex="-1" class="success">{ctx.text(title)}</h1>
         {completion
@@ -78,10 +76,7 @@ pub fn DonePage(ctx: PageContext, completion: Completion) -> impl IntoView {
         <article class="receipt" aria-labelledby="receipt-title">
             <h2 id="receipt-title">{move || Receipt::title(language.get())}</h2>
             <dl>{lines}</dl>
-            <p class="receipt-footer">
-                {ctx.text(Key::AppTitle)} " · "
-                {move || format_instant(renewed_at, language.get())}
-            </p>
+            <p class="receipt-footer">{ctx.text(Key::AppTitle)}</p>
         </article>
     }
 }
