@@ -39,18 +39,21 @@ pub fn browser_environment() -> BrowserEnvironment {
     }
 }
 
-/// `document.featurePolicy.allowsFeature("usb-unrestricted")`, where the browser has it.
+/// Whether the document's permissions policy allows `usb-unrestricted` (granted only to
+/// Isolated Web Apps and configured kiosks): `document.permissionsPolicy`, or its older name
+/// `document.featurePolicy`, where the browser has either.
 fn deployment(window: &web_sys::Window) -> Deployment {
-    let allowed = (|| {
+    let allows = |policy_name: &str| {
         let document = window.document()?;
-        let policy = js_sys::Reflect::get(&document, &JsValue::from_str("featurePolicy")).ok()?;
+        let policy = js_sys::Reflect::get(&document, &JsValue::from_str(policy_name)).ok()?;
         let allows = js_sys::Reflect::get(&policy, &JsValue::from_str("allowsFeature")).ok()?;
         let allows = allows.dyn_into::<js_sys::Function>().ok()?;
         allows
             .call1(&policy, &JsValue::from_str("usb-unrestricted"))
             .ok()?
             .as_bool()
-    })();
+    };
+    let allowed = allows("permissionsPolicy").or_else(|| allows("featurePolicy"));
     if allowed == Some(true) {
         Deployment::Unrestricted
     } else {
