@@ -15,7 +15,7 @@
 //! - [`audit`], [`clock`], [`config`], [`files`], [`server`]: the audit log, the injected clock,
 //!   settings, the data directory, running it;
 //! - [`demo`]: the demo holders and cards (`authority init-demo`, `DEMO.md`);
-//! - [`bench`]: `authority bench`.
+//! - [`mod@bench`]: `authority bench`.
 //!
 //! No PIN ever reaches this service: the PIN goes to the card only. Logs never carry a full ID
 //! number, a birthday or a signature.
