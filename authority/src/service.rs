@@ -610,55 +610,39 @@ impl Authority {
         Err(refusal)
     }
 
-    /// Builds and signs both renewed certificates, off the async workers: RSA signing takes
-    /// milliseconds.
+    /// Builds and signs both renewed certificates, off the async workers (RSA signing takes
+    /// milliseconds and would stall every request on that worker), each on its own blocking
+    /// thread so that the two signatures of one renewal run on two cores at once.
     async fn sign_renewal(
         &self,
         signature: &CertificateRecord,
         encryption: &CertificateRecord,
         now: OffsetDateTime,
     ) -> Result<NewRenewal, Refusal> {
-        let authority = self.clone();
-        let originals = (signature.clone(), encryption.clone());
-        let renewal = tokio::task::spawn_blocking(move || {
-            let (signature, encryption) = originals;
-            let renew_one = |original: &CertificateRecord| {
-                let parsed = CitizenCertificate::from_der(&original.der).map_err(|error| {
-                    AuthorityError::Inconsistent(format!("stored certificate: {error}"))
-                })?;
-                let validity = renewed_validity(&original.validity).ok_or_else(|| {
-                    AuthorityError::Inconsistent("renewed validity out of range".into())
-                })?;
-                let der = issuance::renew(&authority.inner.ca, &parsed, validity)?;
-                let issued = CitizenCertificate::from_der(&der)
-                    .map_err(|error| AuthorityError::Certificate(error.to_string()))?;
-                Ok::<NewCertificate, AuthorityError>(NewCertificate {
-                    serial: issued.serial().clone(),
-                    holder_id: original.holder_id,
-                    card_number: original.card_number.clone(),
-                    role: original.role,
-                    status: CertificateStatus::Valid,
-                    validity,
-                    der,
-                })
-            };
-            Ok::<NewRenewal, AuthorityError>(NewRenewal {
-                renewal_number: new_renewal_number(authority.inner.ca.random(), now)?,
-                holder_id: signature.holder_id,
-                card_number: signature.card_number.clone(),
-                original_signature_certificate_id: signature.id,
-                original_encryption_certificate_id: encryption.id,
-                renewed_at: now,
-                signature: renew_one(&signature)?,
-                encryption: renew_one(&encryption)?,
-            })
+        let renew_on_blocking_thread = |original: CertificateRecord| {
+            let authority = self.clone();
+            tokio::task::spawn_blocking(move || renew_certificate(&authority, &original))
+        };
+        let (signed, encrypted) = tokio::join!(
+            renew_on_blocking_thread(signature.clone()),
+            renew_on_blocking_thread(encryption.clone())
+        );
+        let joined = |result: Result<Result<NewCertificate, AuthorityError>, _>| {
+            result.map_err(|error: tokio::task::JoinError| {
+                tracing::error!(%error, "the signing task failed");
+                AuthorityError::Signing
+            })?
+        };
+        Ok(NewRenewal {
+            renewal_number: new_renewal_number(self.inner.ca.random(), now)?,
+            holder_id: signature.holder_id,
+            card_number: signature.card_number.clone(),
+            original_signature_certificate_id: signature.id,
+            original_encryption_certificate_id: encryption.id,
+            renewed_at: now,
+            signature: joined(signed)?,
+            encryption: joined(encrypted)?,
         })
-        .await
-        .map_err(|error| {
-            tracing::error!(%error, "the signing task failed");
-            AuthorityError::Signing
-        })??;
-        Ok(renewal)
     }
 
     /// The answer to renew for a recorded renewal.
@@ -920,6 +904,29 @@ impl Authority {
             },
         })
     }
+}
+
+/// One renewed certificate for `original`, signed by the CA (blocking: RSA signing).
+fn renew_certificate(
+    authority: &Authority,
+    original: &CertificateRecord,
+) -> Result<NewCertificate, AuthorityError> {
+    let parsed = CitizenCertificate::from_der(&original.der)
+        .map_err(|error| AuthorityError::Inconsistent(format!("stored certificate: {error}")))?;
+    let validity = renewed_validity(&original.validity)
+        .ok_or_else(|| AuthorityError::Inconsistent("renewed validity out of range".into()))?;
+    let der = issuance::renew(&authority.inner.ca, &parsed, validity)?;
+    let issued = CitizenCertificate::from_der(&der)
+        .map_err(|error| AuthorityError::Certificate(error.to_string()))?;
+    Ok(NewCertificate {
+        serial: issued.serial().clone(),
+        holder_id: original.holder_id,
+        card_number: original.card_number.clone(),
+        role: original.role,
+        status: CertificateStatus::Valid,
+        validity,
+        der,
+    })
 }
 
 /// The card's signature over the proof bytes, verified with the certificate's key.
