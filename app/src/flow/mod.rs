@@ -9,7 +9,7 @@
 //! | 2–3 | [`RenewalFlow::read_card`] (also on card insertion) | power on, card number, certificates; the authority's time, pending renewal, verdict | [`FlowState::Card`] |
 //! | 4 | [`RenewalFlow::continue_to_identity`] | tries left | [`FlowState::Identity`] |
 //! | 4–6 | [`RenewalFlow::submit_identity`] | local checks, PIN, sign, issue, write, verify, complete | [`FlowState::Renewing`] → [`FlowState::Done`] |
-//! | 7 | [`RenewalFlow::read_card`] in a later run | the authority has a renewal pending for this card | [`FlowState::Identity`] (PIN only) → [`RenewalFlow::submit_pin`] → [`FlowState::Done`] |
+//! | 7 | [`RenewalFlow::read_card`] in a later run | the authority's verdict offers a challenge for a renewal the card does not hold | [`FlowState::Identity`] ([`IdentityPurpose::Resume`]) → [`RenewalFlow::submit_identity`] → resume, write, verify, complete → [`FlowState::Done`] |
 //! | — | [`RenewalFlow::watch_card`] | card pulled out or put in | [`FlowState::InsertCard`] / reading again |
 //! | — | [`RenewalFlow::try_again`], [`RenewalFlow::start_over`] | the next action of a [`Problem`] | |
 //!
@@ -76,6 +76,19 @@ struct LoadedCard {
 struct PendingRenewal {
     issued: RenewResponse,
     resuming: bool,
+}
+
+/// Which request a proof of possession goes with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ask {
+    Renew,
+    Resume,
+}
+
+/// The authority's answer to a proven request.
+enum Answer {
+    Issued(RenewResponse),
+    Resumed(ResumeResponse),
 }
 
 /// What "try again" does after a failure.
@@ -319,60 +332,40 @@ impl<C: CardPort, A: AuthorityPort> RenewalFlow<C, A> {
             )));
             return Ok(());
         }
-        let resume = self
+        let answer = self
             .authority
-            .resume(&ResumeRequest {
-                card_number: number.clone(),
-                certificate_serials: vec![signature.serial().clone(), encryption.serial().clone()],
+            .verdict(&VerdictRequest {
+                certificate: signature.der().to_vec().into(),
             })
             .await?;
-        if let ResumeResponse::Completed { receipt } = resume {
-            self.enter(FlowState::Done(Completion {
-                receipt,
-                earlier: true,
-            }));
-            return Ok(());
-        }
-        // A pending renewal is finished without a new verdict: the authority already decided
-        // (and its record now says "renewed").
-        let (verdict, challenge) = match &resume {
-            ResumeResponse::WritePending { .. } => (None, None),
-            ResumeResponse::NothingPending | ResumeResponse::Completed { .. } => {
-                let answer = self
-                    .authority
-                    .verdict(&VerdictRequest {
-                        certificate: signature.der().to_vec().into(),
-                    })
-                    .await?;
-                (Some(answer.verdict), answer.challenge)
-            }
-        };
+        // A challenge with a verdict that is not "eligible" means the authority's records show
+        // this card in a renewal already issued. When the card does not hold both renewed
+        // certificates, that renewal was interrupted before it was written: finish it. A card
+        // that holds them is simply renewed, and its verdict says so.
+        let card_renewed = [&signature, &encryption]
+            .iter()
+            .all(|certificate| classify_term(&certificate.validity()) == Term::Renewed);
+        let interrupted =
+            answer.challenge.is_some() && !answer.verdict.is_eligible() && !card_renewed;
         let overview = CardOverview {
             card_number: number.clone(),
             holder_name: signature.holder_name().unwrap_or_default().to_owned(),
             signature: summary(&signature),
             encryption: summary(&encryption),
-            authority_time: info.server_time,
-            verdict,
+            authority_time: answer.server_time,
+            verdict: (!interrupted).then_some(answer.verdict),
         };
         self.loaded = Some(LoadedCard {
             number,
             signature,
             encryption,
             overview: overview.clone(),
-            challenge,
+            challenge: answer.challenge,
         });
-        match resume {
-            ResumeResponse::WritePending { renewal } => {
-                self.pending = Some(PendingRenewal {
-                    issued: renewal,
-                    resuming: true,
-                });
-                self.ask_identity(IdentityPurpose::FinishPending).await;
-            }
-            ResumeResponse::NothingPending | ResumeResponse::Completed { .. } => {
-                self.enter(FlowState::Card(overview));
-            }
+        if interrupted {
+            self.ask_identity(IdentityPurpose::Resume).await;
+        } else {
+            self.enter(FlowState::Card(overview));
         }
         Ok(())
     }
@@ -481,10 +474,16 @@ impl<C: CardPort, A: AuthorityPort> RenewalFlow<C, A> {
             birthday_error: None,
             ..step
         };
+        let purpose = step.purpose;
         if self.verify(step.clone(), pin).await.is_err() {
             return;
         }
-        self.renew(step, &national_id, birthday).await;
+        match purpose {
+            IdentityPurpose::Resume => self.resume(step, &national_id, birthday).await,
+            IdentityPurpose::Renew | IdentityPurpose::FinishPending => {
+                self.renew(step, &national_id, birthday).await
+            }
+        }
     }
 
     /// The PIN for finishing a renewal issued in an earlier run.
@@ -511,57 +510,11 @@ impl<C: CardPort, A: AuthorityPort> RenewalFlow<C, A> {
 
     /// Steps 5 and 6: sign the challenge, have the authority issue, write, verify, complete.
     async fn renew(&mut self, step: IdentityStep, national_id: &NationalId, birthday: Birthday) {
-        // A challenge that expired while the user was typing is replaced once.
-        let mut fresh_challenge_asked = false;
-        let issued = loop {
-            self.renewing(RenewingStep::Sign);
-            let Some(loaded) = self.loaded.clone() else {
-                return self.enter(FlowState::Start);
-            };
-            let Some(challenge) = loaded.challenge.clone() else {
-                return self.enter(FlowState::Card(loaded.overview));
-            };
-            let message = proof::proof_message(
-                &challenge.challenge,
-                loaded.signature.serial(),
-                national_id,
-                birthday,
-            );
-            let Some(card) = self.card.as_mut() else {
-                return self.enter(FlowState::Start);
-            };
-            let signature = match card.sign(&message, loaded.signature.der()).await {
-                Ok(signature) => signature,
-                Err(error) => return self.card_failure(error, InsertNotice::CardRemoved),
-            };
-            self.renewing(RenewingStep::Issue);
-            let request = RenewRequest {
-                challenge_id: challenge.challenge_id.clone(),
-                national_id: national_id.as_str().to_owned(),
-                birthday: birthday.normalized(),
-                card_signature: signature.into(),
-                signature_certificate_serial: loaded.signature.serial().clone(),
-                encryption_certificate_serial: loaded.encryption.serial().clone(),
-                card_number: loaded.number.clone(),
-            };
-            match self.authority.renew(&request).await {
-                Ok(issued) => break issued,
-                Err(AuthorityError::Refused(refusal))
-                    if is_stale_challenge(&refusal) && !fresh_challenge_asked =>
-                {
-                    fresh_challenge_asked = true;
-                    if let Err(error) = self.refresh_challenge().await {
-                        return self.fail(problems::authority(&error));
-                    }
-                }
-                Err(AuthorityError::Refused(refusal)) => {
-                    return self.renewal_refused(step, refusal);
-                }
-                Err(error) => {
-                    self.retry = RetryPoint::ReadCard;
-                    return self.fail(problems::authority(&error));
-                }
-            }
+        let Some(Answer::Issued(issued)) = self
+            .prove_and_ask(&step, national_id, birthday, Ask::Renew)
+            .await
+        else {
+            return;
         };
         self.pending = Some(PendingRenewal {
             issued,
@@ -570,20 +523,159 @@ impl<C: CardPort, A: AuthorityPort> RenewalFlow<C, A> {
         self.write_and_complete().await;
     }
 
-    async fn refresh_challenge(&mut self) -> Result<(), AuthorityError> {
-        let Some(loaded) = self.loaded.as_mut() else {
-            return Ok(());
+    /// Step 7: the card proves its key again and the authority hands back the renewal it
+    /// issued before; it is written and completed as in a first run.
+    async fn resume(&mut self, step: IdentityStep, national_id: &NationalId, birthday: Birthday) {
+        let Some(Answer::Resumed(resumed)) = self
+            .prove_and_ask(&step, national_id, birthday, Ask::Resume)
+            .await
+        else {
+            return;
         };
-        let verdict = self
+        match resumed {
+            ResumeResponse::WritePending { renewal } => {
+                self.pending = Some(PendingRenewal {
+                    issued: renewal,
+                    resuming: true,
+                });
+                self.write_and_complete().await;
+            }
+            ResumeResponse::Completed { receipt } => {
+                self.pending = None;
+                self.loaded = None;
+                self.enter(FlowState::Done(Completion {
+                    receipt,
+                    earlier: true,
+                }));
+            }
+            // The records changed since the verdict (another page finished it): show the card
+            // with what the authority says now.
+            ResumeResponse::NothingPending => match self.refresh_challenge().await {
+                Ok(verdict) => match self.loaded.as_mut() {
+                    Some(loaded) if verdict.is_some() => {
+                        loaded.overview.verdict = verdict;
+                        let overview = loaded.overview.clone();
+                        self.enter(FlowState::Card(overview));
+                    }
+                    _ => self.enter(FlowState::Start),
+                },
+                Err(error) => self.fail(problems::authority(&error)),
+            },
+        }
+    }
+
+    /// Signs the proof of possession over the offered challenge and sends it with the typed
+    /// identity (renew or resume). A challenge that expired while the user was typing is
+    /// replaced once. `None` when the flow has moved to another state (refused, card gone).
+    async fn prove_and_ask(
+        &mut self,
+        step: &IdentityStep,
+        national_id: &NationalId,
+        birthday: Birthday,
+        ask: Ask,
+    ) -> Option<Answer> {
+        let mut fresh_challenge_asked = false;
+        loop {
+            self.renewing(RenewingStep::Sign);
+            let Some(loaded) = self.loaded.clone() else {
+                self.enter(FlowState::Start);
+                return None;
+            };
+            let Some(challenge) = loaded.challenge.clone() else {
+                self.enter(FlowState::Card(loaded.overview));
+                return None;
+            };
+            let message = proof::proof_message(
+                &challenge.challenge,
+                loaded.signature.serial(),
+                national_id,
+                birthday,
+            );
+            let Some(card) = self.card.as_mut() else {
+                self.enter(FlowState::Start);
+                return None;
+            };
+            let card_signature = match card.sign(&message, loaded.signature.der()).await {
+                Ok(signature) => signature,
+                Err(error) => {
+                    self.card_failure(error, InsertNotice::CardRemoved);
+                    return None;
+                }
+            };
+            self.renewing(RenewingStep::Issue);
+            let answer = match ask {
+                Ask::Renew => self
+                    .authority
+                    .renew(&RenewRequest {
+                        challenge_id: challenge.challenge_id.clone(),
+                        national_id: national_id.as_str().to_owned(),
+                        birthday: birthday.normalized(),
+                        card_signature: card_signature.into(),
+                        signature_certificate_serial: loaded.signature.serial().clone(),
+                        encryption_certificate_serial: loaded.encryption.serial().clone(),
+                        card_number: loaded.number.clone(),
+                    })
+                    .await
+                    .map(Answer::Issued),
+                Ask::Resume => self
+                    .authority
+                    .resume(&ResumeRequest {
+                        card_number: loaded.number.clone(),
+                        certificate_serials: vec![
+                            loaded.signature.serial().clone(),
+                            loaded.encryption.serial().clone(),
+                        ],
+                        challenge_id: challenge.challenge_id.clone(),
+                        signature_certificate_serial: loaded.signature.serial().clone(),
+                        national_id: national_id.as_str().to_owned(),
+                        birthday: birthday.normalized(),
+                        card_signature: card_signature.into(),
+                    })
+                    .await
+                    .map(Answer::Resumed),
+            };
+            match answer {
+                Ok(answer) => return Some(answer),
+                Err(AuthorityError::Refused(refusal))
+                    if is_stale_challenge(&refusal) && !fresh_challenge_asked =>
+                {
+                    fresh_challenge_asked = true;
+                    if let Err(error) = self.refresh_challenge().await {
+                        self.fail(problems::authority(&error));
+                        return None;
+                    }
+                }
+                Err(AuthorityError::Refused(refusal)) => {
+                    self.renewal_refused(step.clone(), refusal);
+                    return None;
+                }
+                Err(error) => {
+                    self.retry = RetryPoint::ReadCard;
+                    self.fail(problems::authority(&error));
+                    return None;
+                }
+            }
+        }
+    }
+
+    /// A new verdict and challenge for the card read. The verdict shown is replaced unless a
+    /// renewal is being resumed (then none is shown); the new verdict is returned.
+    async fn refresh_challenge(&mut self) -> Result<Option<Verdict>, AuthorityError> {
+        let Some(loaded) = self.loaded.as_mut() else {
+            return Ok(None);
+        };
+        let answer = self
             .authority
             .verdict(&VerdictRequest {
                 certificate: loaded.signature.der().to_vec().into(),
             })
             .await?;
-        loaded.overview.verdict = Some(verdict.verdict);
-        loaded.overview.authority_time = verdict.server_time;
-        loaded.challenge = verdict.challenge;
-        Ok(())
+        if loaded.overview.verdict.is_some() {
+            loaded.overview.verdict = Some(answer.verdict.clone());
+        }
+        loaded.overview.authority_time = answer.server_time;
+        loaded.challenge = answer.challenge;
+        Ok(Some(answer.verdict))
     }
 
     /// The authority refused to renew: a rule (the verdict changed), the identity, or

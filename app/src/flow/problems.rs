@@ -179,7 +179,7 @@ fn refused(code: ErrorCode, detail: Option<String>) -> Problem {
             &[NextAction::TryAgain, NextAction::Counter],
             detail,
         ),
-        E::MalformedRequest => problem(
+        E::MalformedRequest | E::RequestTooLarge | E::UnknownEndpoint => problem(
             Key::PageOutdatedTitle,
             Key::PageOutdatedExplanation,
             &[NextAction::Reload, NextAction::Counter],

@@ -92,6 +92,10 @@ pub struct CardOverview {
 pub enum IdentityPurpose {
     /// A new renewal: ID number, birthday and PIN.
     Renew,
+    /// The authority issued a renewal for this card that the card does not hold yet (an
+    /// earlier run was interrupted): ID number, birthday and PIN again, so the card proves
+    /// its key and the holder is checked before the issued certificates are handed back.
+    Resume,
     /// A renewal issued before but not written to the card: the PIN only (the card needs it
     /// to accept the write).
     FinishPending,

@@ -107,14 +107,18 @@ pub fn IdentityPage(
         });
     };
 
-    let (title, intro, submit_label) = if finishing {
-        (
+    let (title, intro, submit_label) = match step.purpose {
+        IdentityPurpose::FinishPending => (
             Key::FinishPendingTitle,
             Key::FinishPendingIntro,
             Key::FinishPendingSubmit,
-        )
-    } else {
-        (Key::IdentityTitle, Key::IdentityIntro, Key::IdentitySubmit)
+        ),
+        IdentityPurpose::Resume => (
+            Key::FinishPendingTitle,
+            Key::ResumeIntro,
+            Key::FinishPendingSubmit,
+        ),
+        IdentityPurpose::Renew => (Key::IdentityTitle, Key::IdentityIntro, Key::IdentitySubmit),
     };
     let tries = match step.pin_status {
         PinStatus::TriesLeft(tries) => {

@@ -48,6 +48,8 @@ pub struct State {
     pub signature: CitizenCertificate,
     pub encryption: CitizenCertificate,
     pub challenges: Vec<(ChallengeId, Challenge, OffsetDateTime)>,
+    /// Challenges a resume used (a renewal's challenge stays usable for asking again).
+    pub used_challenges: Vec<ChallengeId>,
     pub renewals: Vec<IssuedRenewal>,
     /// Every call, by path name, in order.
     pub calls: Vec<&'static str>,
@@ -76,6 +78,7 @@ impl AuthorityDouble {
             signature: CitizenCertificate::from_der(&originals.signature).unwrap(),
             encryption: CitizenCertificate::from_der(&originals.encryption).unwrap(),
             challenges: Vec::new(),
+            used_challenges: Vec::new(),
             renewals: Vec::new(),
             calls: Vec::new(),
             unreachable_once: None,
@@ -114,6 +117,51 @@ impl AuthorityDouble {
             new_validity: renewal.response.renewed_validity,
             renewed_at: renewal.renewed_at,
         }
+    }
+
+    /// The typed identity is the record's, and the card signed the proof over `challenge` and
+    /// the serial of the signature certificate it holds (the original or the renewed one: the
+    /// key is the same).
+    fn check_holder(
+        state: &State,
+        challenge: &Challenge,
+        serial: &renewal::CertificateSerial,
+        (national_id, birthday): (&NationalId, Birthday),
+        card_signature: &[u8],
+    ) -> Result<(), AuthorityError> {
+        if *national_id != state.national_id || birthday != state.birthday {
+            return Err(refuse(ErrorCode::IdentityMismatch, "identity"));
+        }
+        let message = proof::proof_message(challenge, serial, &state.national_id, state.birthday);
+        let spki = state.signature.subject_public_key_info_der().unwrap();
+        let key = rsa::PublicKey::from_public_key_der(&spki).unwrap();
+        let verified = Signature::try_from(card_signature)
+            .ok()
+            .is_some_and(|signature| {
+                VerifyingKey::<Sha256>::new(key)
+                    .verify(&message, &signature)
+                    .is_ok()
+            });
+        if !verified {
+            return Err(refuse(ErrorCode::ProofOfPossessionFailed, "signature"));
+        }
+        Ok(())
+    }
+
+    /// The offered challenge `id`, unexpired, used by nothing yet.
+    fn usable_challenge(state: &State, id: &ChallengeId) -> Result<Challenge, AuthorityError> {
+        let Some((_, challenge, expires_at)) =
+            state.challenges.iter().find(|(known, _, _)| known == id)
+        else {
+            return Err(refuse(ErrorCode::ChallengeUnknown, "unknown challenge"));
+        };
+        if state.now > *expires_at {
+            return Err(refuse(ErrorCode::ChallengeExpired, "challenge expired"));
+        }
+        if state.used_challenges.contains(id) {
+            return Err(refuse(ErrorCode::ChallengeUsed, "challenge used"));
+        }
+        Ok(challenge.clone())
     }
 
     fn verdict_now(state: &State) -> Verdict {
@@ -161,7 +209,8 @@ impl AuthorityPort for AuthorityDouble {
         } else {
             return Err(refuse(ErrorCode::UnknownCertificate, "no such certificate"));
         };
-        let challenge = if verdict.is_eligible() {
+        // Eligible: a challenge to renew with; a renewal on record: one to resume with.
+        let challenge = if verdict.is_eligible() || !state.renewals.is_empty() {
             let index = u8::try_from(state.challenges.len()).unwrap_or(u8::MAX);
             let id = ChallengeId(format!("C{index}"));
             let bytes = Challenge::new([index.wrapping_add(0x42); 32]);
@@ -197,17 +246,7 @@ impl AuthorityPort for AuthorityDouble {
         {
             return Ok(done.response.clone());
         }
-        let Some((_, challenge, expires_at)) = state
-            .challenges
-            .iter()
-            .find(|(id, _, _)| *id == request.challenge_id)
-            .cloned()
-        else {
-            return Err(refuse(ErrorCode::ChallengeUnknown, "unknown challenge"));
-        };
-        if state.now > expires_at {
-            return Err(refuse(ErrorCode::ChallengeExpired, "challenge expired"));
-        }
+        let challenge = Self::usable_challenge(&state, &request.challenge_id)?;
         if request.signature_certificate_serial != *state.signature.serial()
             || request.encryption_certificate_serial != *state.encryption.serial()
         {
@@ -216,28 +255,13 @@ impl AuthorityPort for AuthorityDouble {
         if request.card_number != state.card_number {
             return Err(refuse(ErrorCode::InvalidCardNumber, "card number"));
         }
-        if national_id != state.national_id || birthday != state.birthday {
-            return Err(refuse(ErrorCode::IdentityMismatch, "identity"));
-        }
-        // Proof of possession, with the ID number and birthday of the record.
-        let message = proof::proof_message(
+        Self::check_holder(
+            &state,
             &challenge,
             state.signature.serial(),
-            &state.national_id,
-            state.birthday,
-        );
-        let spki = state.signature.subject_public_key_info_der().unwrap();
-        let key = rsa::PublicKey::from_public_key_der(&spki).unwrap();
-        let verified = Signature::try_from(request.card_signature.0.as_slice())
-            .ok()
-            .is_some_and(|signature| {
-                VerifyingKey::<Sha256>::new(key)
-                    .verify(&message, &signature)
-                    .is_ok()
-            });
-        if !verified {
-            return Err(refuse(ErrorCode::ProofOfPossessionFailed, "signature"));
-        }
+            (&national_id, birthday),
+            &request.card_signature.0,
+        )?;
         let verdict = Self::verdict_now(&state);
         if let Some(refusal) = ApiError::from_verdict(&verdict) {
             return Err(AuthorityError::Refused(refusal));
@@ -310,10 +334,20 @@ impl AuthorityPort for AuthorityDouble {
 
     async fn resume(&mut self, request: &ResumeRequest) -> Result<ResumeResponse, AuthorityError> {
         self.call("resume")?;
-        let state = self.0.borrow();
+        let (national_id, birthday) = request.identity().map_err(AuthorityError::Refused)?;
+        let mut state = self.0.borrow_mut();
+        let challenge = Self::usable_challenge(&state, &request.challenge_id)?;
         if request.card_number != state.card_number {
-            return Ok(ResumeResponse::NothingPending);
+            return Err(refuse(ErrorCode::InvalidCardNumber, "card number"));
         }
+        Self::check_holder(
+            &state,
+            &challenge,
+            &request.signature_certificate_serial,
+            (&national_id, birthday),
+            &request.card_signature.0,
+        )?;
+        state.used_challenges.push(request.challenge_id.clone());
         Ok(match state.renewals.last() {
             None => ResumeResponse::NothingPending,
             Some(renewal) if renewal.completed => ResumeResponse::Completed {
