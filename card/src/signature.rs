@@ -2,14 +2,12 @@
 //!
 //! The card's private-key operation takes a 256-byte block and returns it raised to the
 //! private exponent. The host builds the block as EMSA-PKCS1-v1_5 (RFC 8017 §9.2) of a SHA-256
-//! digest, so the result is a PKCS#1 v1.5 signature, and verifies it with the certificate's
-//! public key before anyone relies on it: a card that answers with garbage, or a certificate that
-//! belongs to another key, is caught here and not at the authority.
+//! digest, so the result is a PKCS#1 v1.5 signature, and (with the `verify-signatures` feature,
+//! on by default) verifies it with the certificate's public key before anyone relies on it: a
+//! card that answers with garbage, or a certificate that belongs to another key, is caught here
+//! and not at the authority. Without the feature only the key's size and the signature's length
+//! are checked, and the party the signature is for must verify it (the authority does).
 
-use der::Encode;
-use rsa::pkcs8::DecodePublicKey;
-use rsa::traits::PublicKeyParts;
-use rsa::{Pkcs1v15Sign, PublicKey};
 use sha2::{Digest, Sha256};
 use x509_cert::Certificate;
 
@@ -71,27 +69,80 @@ pub fn pkcs1_v1_5_block(digest: &[u8; SHA256_LENGTH]) -> [u8; BLOCK_LENGTH] {
 
 /// The certificate's RSA public key, which must be 2048 bits (the private-key operation takes
 /// two 128-byte halves).
-pub fn certificate_public_key(certificate: &Certificate) -> Result<PublicKey, CardError> {
+#[cfg(feature = "verify-signatures")]
+pub fn certificate_public_key(certificate: &Certificate) -> Result<rsa::PublicKey, CardError> {
+    use der::Encode;
+    use rsa::pkcs8::DecodePublicKey;
+    use rsa::traits::PublicKeyParts;
+
     let spki = certificate
         .tbs_certificate()
         .subject_public_key_info()
         .to_der()
         .map_err(|e| CardError::UnsupportedKey(e.to_string()))?;
-    let key = PublicKey::from_public_key_der(&spki)
+    let key = rsa::PublicKey::from_public_key_der(&spki)
         .map_err(|e| CardError::UnsupportedKey(format!("not an RSA key ({e})")))?;
-    if key.size() != BLOCK_LENGTH {
-        return Err(CardError::UnsupportedKey(format!(
-            "an RSA key of {} bits; the card's keys have 2048",
-            key.size() * 8
-        )));
-    }
+    check_key_size(key.size())?;
     Ok(key)
 }
 
+/// The length of the certificate's RSA modulus, which must be 2048 bits (the private-key
+/// operation takes two 128-byte halves).
+#[cfg(not(feature = "verify-signatures"))]
+pub fn certificate_public_key(certificate: &Certificate) -> Result<usize, CardError> {
+    use der::asn1::UintRef;
+    use der::{Decode, Sequence};
+
+    /// `RSAPublicKey` (RFC 8017 A.1.1).
+    #[derive(Sequence)]
+    struct RsaPublicKey<'a> {
+        modulus: UintRef<'a>,
+        public_exponent: UintRef<'a>,
+    }
+
+    const RSA_ENCRYPTION: der::asn1::ObjectIdentifier =
+        der::asn1::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+    let info = certificate.tbs_certificate().subject_public_key_info();
+    if info.algorithm.oid != RSA_ENCRYPTION {
+        return Err(CardError::UnsupportedKey(format!(
+            "not an RSA key ({})",
+            info.algorithm.oid
+        )));
+    }
+    let bytes = info
+        .subject_public_key
+        .as_bytes()
+        .ok_or_else(|| CardError::UnsupportedKey("the key's bit string is not whole bytes".into()))?;
+    let key = RsaPublicKey::from_der(bytes)
+        .map_err(|e| CardError::UnsupportedKey(format!("not an RSA key ({e})")))?;
+    let _ = key.public_exponent;
+    let size = key.modulus.as_bytes().len();
+    check_key_size(size)?;
+    Ok(size)
+}
+
+fn check_key_size(bytes: usize) -> Result<(), CardError> {
+    if bytes != BLOCK_LENGTH {
+        return Err(CardError::UnsupportedKey(format!(
+            "an RSA key of {} bits; the card's keys have 2048",
+            bytes * 8
+        )));
+    }
+    Ok(())
+}
+
 /// Whether `signature` is a valid PKCS#1 v1.5 SHA-256 signature of `digest` under `key`.
-pub fn verifies(key: &PublicKey, digest: &[u8; SHA256_LENGTH], signature: &[u8]) -> bool {
-    key.verify(Pkcs1v15Sign::new::<Sha256>(), digest, signature)
+#[cfg(feature = "verify-signatures")]
+pub fn verifies(key: &rsa::PublicKey, digest: &[u8; SHA256_LENGTH], signature: &[u8]) -> bool {
+    key.verify(rsa::Pkcs1v15Sign::new::<Sha256>(), digest, signature)
         .is_ok()
+}
+
+/// Whether `signature` has the modulus's length (the one check possible without the key's
+/// arithmetic; see the module's documentation).
+#[cfg(not(feature = "verify-signatures"))]
+pub fn verifies(modulus_length: &usize, _digest: &[u8; SHA256_LENGTH], signature: &[u8]) -> bool {
+    signature.len() == *modulus_length
 }
 
 /// Wraps card output that verified.

@@ -145,7 +145,7 @@ catalogue! {
     IdentitySubmit => "確認", "Confirm";
     FinishPendingTitle => "完成先前的展期", "Finish your earlier renewal";
     FinishPendingIntro => "內政部憑證管理中心已為這張卡片簽發展期後的憑證，但尚未寫入卡片。請輸入PIN碼，系統會將同一筆展期的憑證寫入卡片，不會重複申請。", "The certificate authority has already issued this card's renewed certificates, but they were not written to the card. Type your PIN and the same renewal's certificates are written; nothing is applied for twice.";
-    ResumeIntro => "內政部憑證管理中心已為這張卡片簽發展期後的憑證，但先前寫入卡片時中斷。請再輸入身分證統一編號、出生日期與PIN碼，確認是本人後，系統會將同一筆展期的憑證寫入卡片，不會重複申請。", "The certificate authority has already issued this card's renewed certificates, but writing them to the card was interrupted. Type your ID number, birthday and PIN again: once you are confirmed as the holder, the same renewal's certificates are written; nothing is applied for twice.";
+    ResumeIntro => "內政部憑證管理中心已為這張卡片簽發展期後的憑證，但先前寫入卡片時中斷。請再輸入身分證字號、出生年月日及PIN碼，確認是本人後，系統會將同一筆展期的憑證寫入卡片，不會重複申請。", "The certificate authority has already issued this card's renewed certificates, but writing them to the card was interrupted. Type your ID number, birthday and PIN again: once you are confirmed as the holder, the same renewal's certificates are written; nothing is applied for twice.";
     FinishPendingSubmit => "寫入憑證", "Write the certificates";
     FormHasErrors => "請修正標示的欄位後再按「確認」。", "Correct the marked fields, then press \"Confirm\" again.";
 
