@@ -19,7 +19,8 @@
 //! The readers are shared by every connection, as USB devices are shared by every tab of a
 //! browser: a connection's claim of an interface keeps others from claiming it until it
 //! releases it, closes the device, or goes away. Cards keep their state while out of a reader,
-//! so a card pulled and put back is the same card.
+//! so a card pulled and put back is the same card — also one the reader pulled by itself
+//! (`removeCardAfter`).
 
 mod actor;
 pub mod protocol;
@@ -63,13 +64,29 @@ pub struct DemoCardInfo {
     pub description: String,
 }
 
+/// Why [`DemoCards::create`] gave no card.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CardUnavailable {
+    /// No card by that name is on offer.
+    #[error("no demo card {0:?}")]
+    Unknown(String),
+    /// The card is on offer but could not be made (e.g. its saved state is unreadable).
+    #[error("the demo card {name:?} could not be loaded: {reason}")]
+    Failed {
+        /// The card.
+        name: String,
+        /// What went wrong.
+        reason: String,
+    },
+}
+
 /// The cards the demo panel can insert. `create` runs on the bridge's thread, each time a card
 /// is inserted for the first time (or `fresh`).
 pub trait DemoCards: Send + 'static {
     /// The cards on offer.
     fn catalogue(&self) -> Vec<DemoCardInfo>;
-    /// A new card by name, or `None` for a name not on offer.
-    fn create(&mut self, name: &str) -> Option<Box<dyn IccCard>>;
+    /// A new card by name.
+    fn create(&mut self, name: &str) -> Result<Box<dyn IccCard>, CardUnavailable>;
 }
 
 type CardMaker = Box<dyn FnMut() -> Box<dyn IccCard> + Send>;
@@ -116,11 +133,12 @@ impl DemoCards for CardCatalogue {
         self.entries.iter().map(|(info, _)| info.clone()).collect()
     }
 
-    fn create(&mut self, name: &str) -> Option<Box<dyn IccCard>> {
+    fn create(&mut self, name: &str) -> Result<Box<dyn IccCard>, CardUnavailable> {
         self.entries
             .iter_mut()
             .find(|(info, _)| info.name == name)
             .map(|(_, make)| make())
+            .ok_or_else(|| CardUnavailable::Unknown(name.to_string()))
     }
 }
 

@@ -560,3 +560,56 @@ async fn the_router_serves_the_standin_script() {
         .contains("content-type: text/javascript"));
     assert!(response.ends_with(demo::bridge::STANDIN_SCRIPT));
 }
+
+#[tokio::test]
+async fn a_card_pulled_by_remove_card_after_keeps_its_state_and_is_announced() {
+    let (_bridge, address) = serve().await;
+    let page = Client::connect(address).await;
+    let panel = Client::connect(address).await;
+    let transport = BridgeTransport::open(&page, "tpdu").await;
+    let mut reader = Reader::open(transport).await.unwrap();
+    reader.power_on().await.unwrap();
+    panel
+        .call(json!({"op": "removeCardAfter", "deviceId": "tpdu", "commands": 1}))
+        .await
+        .unwrap();
+    let name = reader
+        .transmit(&[0x80, 0xCA, 0x00, 0x00, 0x00])
+        .await
+        .unwrap();
+    assert_eq!(name, b"CCID TEST CARD\x90\x00");
+    let gone = reader.transmit(&[0x80, 0xCA, 0x00, 0x00, 0x00]).await;
+    assert!(matches!(gone, Err(Error::NoCard)), "{gone:?}");
+    assert_eq!(
+        panel.unsolicited(Duration::from_secs(2)).await.unwrap(),
+        json!({"event": "card", "deviceId": "tpdu", "card": null})
+    );
+    let cards = panel.call(json!({"op": "listCards"})).await.unwrap();
+    assert_eq!(cards["cards"][0]["inReader"], Value::Null);
+    // The pulled card is kept, and goes back in (into another reader, too).
+    panel
+        .call(json!({"op": "insertCard", "deviceId": "extended", "card": "test"}))
+        .await
+        .unwrap();
+    // A removeCard after a pull that never came calls it off for the next card.
+    panel
+        .call(json!({"op": "removeCardAfter", "deviceId": "extended", "commands": 0}))
+        .await
+        .unwrap();
+    panel
+        .call(json!({"op": "removeCard", "deviceId": "extended"}))
+        .await
+        .unwrap();
+    panel
+        .call(json!({"op": "insertCard", "deviceId": "extended", "card": "test"}))
+        .await
+        .unwrap();
+    let transport = BridgeTransport::open(&page, "extended").await;
+    let mut reader = Reader::open(transport).await.unwrap();
+    reader.power_on().await.unwrap();
+    let name = reader
+        .transmit(&[0x80, 0xCA, 0x00, 0x00, 0x00])
+        .await
+        .unwrap();
+    assert_eq!(name, b"CCID TEST CARD\x90\x00");
+}

@@ -5,8 +5,10 @@
 //! read is parked, and parked transfers are tried again, oldest first, whenever something may
 //! have given their endpoint data (an OUT transfer, a card inserted or removed, a test's hook).
 
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::panic::AssertUnwindSafe;
+use std::rc::Rc;
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -21,7 +23,7 @@ use super::protocol::{
     InResult, OutResult, Request, Setup, TransferStatus,
 };
 use super::usb_descriptor::parse_configuration;
-use super::{BridgeSetupError, DemoCards, DemoReader};
+use super::{BridgeSetupError, CardUnavailable, DemoCards, DemoReader};
 
 /// Identifies one WebSocket connection.
 pub(super) type SessionId = u64;
@@ -82,6 +84,38 @@ pub(super) fn spawn(
     }
 }
 
+/// A card as the bridge holds it. The simulated reader gets a clone: a reader that pulls its
+/// card by itself (`removeCardAfter`) drops its clone, and the bridge still has the card, state
+/// and all.
+#[derive(Clone)]
+struct HeldCard(Rc<RefCell<Box<dyn IccCard>>>);
+
+impl HeldCard {
+    fn new(card: Box<dyn IccCard>) -> HeldCard {
+        HeldCard(Rc::new(RefCell::new(card)))
+    }
+}
+
+impl IccCard for HeldCard {
+    fn atr(&self) -> Vec<u8> {
+        self.0.borrow().atr()
+    }
+
+    fn reset(&mut self) {
+        self.0.borrow_mut().reset();
+    }
+
+    fn process_apdu(&mut self, apdu: &[u8]) -> Vec<u8> {
+        self.0.borrow_mut().process_apdu(apdu)
+    }
+}
+
+/// The card in a reader's slot.
+struct Inserted {
+    name: String,
+    card: HeldCard,
+}
+
 struct Reader {
     id: String,
     sim: SimReader,
@@ -89,7 +123,9 @@ struct Reader {
     description: DeviceDescription,
     plugged: bool,
     claims: HashMap<u8, SessionId>,
-    card: Option<String>,
+    card: Option<Inserted>,
+    /// A `removeCardAfter` is pending for the card in the slot.
+    pull_armed: bool,
 }
 
 impl Reader {
@@ -118,6 +154,11 @@ impl Reader {
             .configurations
             .iter()
             .find(|configuration| configuration.configuration_value == value)
+    }
+
+    /// Whether the card named `name` is in the slot.
+    fn holds(&self, name: &str) -> bool {
+        self.card.as_ref().is_some_and(|card| card.name == name)
     }
 
     fn interface_exists(&self, number: u8) -> bool {
@@ -149,7 +190,7 @@ struct Actor {
     readers: Vec<Reader>,
     cards: Box<dyn DemoCards>,
     /// Cards out of any reader, by name, keeping their state for the next insertion.
-    pocket: HashMap<String, Box<dyn IccCard>>,
+    pocket: HashMap<String, HeldCard>,
     sessions: HashMap<SessionId, Session>,
     parked: Vec<Parked>,
 }
@@ -190,6 +231,7 @@ impl Actor {
                 plugged: true,
                 claims: HashMap::new(),
                 card: None,
+                pull_armed: false,
             });
             if let Some(card) = spec.card {
                 let index = actor.readers.len() - 1;
@@ -253,6 +295,7 @@ impl Actor {
                 let index = self.readers.iter().position(|r| r.id == device_id);
                 job(index.map(|index| &self.readers[index].sim));
                 if let Some(index) = index {
+                    self.notice_pulled_card(index);
                     self.serve_parked(index);
                 }
             }
@@ -394,6 +437,7 @@ impl Actor {
                     Err(TransportError::Stall) => Ok(out_result(TransferStatus::Stall, 0)),
                     Err(error) => Err(transfer_error(&error)),
                 };
+                self.notice_pulled_card(index);
                 self.serve_parked(index);
                 outcome
             }
@@ -433,6 +477,22 @@ impl Actor {
                 let index = self.reader(&device_id)?;
                 let removed = self.remove_card(index);
                 Ok(serde_json::json!({ "card": removed }))
+            }
+            Request::RemoveCardAfter {
+                device_id,
+                commands,
+            } => {
+                let index = self.reader(&device_id)?;
+                let reader = &mut self.readers[index];
+                if reader.card.is_none() {
+                    return Err(ErrorBody::new(
+                        "InvalidStateError",
+                        "the reader holds no card",
+                    ));
+                }
+                reader.sim.remove_card_after(commands);
+                reader.pull_armed = true;
+                done()
             }
             Request::UnplugReader { device_id } => {
                 let index = self.reader(&device_id)?;
@@ -724,8 +784,29 @@ impl Actor {
             Err(TransportError::Stall) => Ok(out_result(TransferStatus::Stall, 0)),
             Err(error) => Err(transfer_error(&error)),
         };
+        self.notice_pulled_card(index);
         self.serve_parked(index);
         outcome
+    }
+
+    /// Takes back a card the simulated reader pulled by itself (`removeCardAfter`): it goes to
+    /// the pocket with its state, and the pages hear of it.
+    fn notice_pulled_card(&mut self, index: usize) {
+        let reader = &mut self.readers[index];
+        if reader.card.is_none() || reader.sim.with_card(|_| ()).is_some() {
+            return;
+        }
+        reader.pull_armed = false;
+        let Some(pulled) = reader.card.take() else {
+            return;
+        };
+        let event = Event::Card {
+            device_id: reader.id.clone(),
+            card: None,
+        };
+        tracing::debug!(reader = %reader.id, card = %pulled.name, "the reader pulled its card");
+        self.pocket.insert(pulled.name, pulled.card);
+        self.broadcast(&event);
     }
 
     fn list_cards(&self) -> Value {
@@ -737,7 +818,7 @@ impl Actor {
                 in_reader: self
                     .readers
                     .iter()
-                    .find(|reader| reader.card.as_deref() == Some(card.name.as_str()))
+                    .find(|reader| reader.holds(&card.name))
                     .map(|reader| reader.id.clone()),
                 name: card.name,
                 description: card.description,
@@ -747,11 +828,7 @@ impl Actor {
     }
 
     fn insert_card(&mut self, index: usize, name: &str, fresh: bool) -> Result<(), ErrorBody> {
-        if let Some(holder) = self
-            .readers
-            .iter()
-            .find(|reader| reader.card.as_deref() == Some(name))
-        {
+        if let Some(holder) = self.readers.iter().find(|reader| reader.holds(name)) {
             return Err(ErrorBody::new(
                 "InvalidStateError",
                 format!("the card {name:?} is in reader {:?}", holder.id),
@@ -760,7 +837,10 @@ impl Actor {
         if let Some(current) = &self.readers[index].card {
             return Err(ErrorBody::new(
                 "InvalidStateError",
-                format!("the reader already holds the card {current:?}; remove it first"),
+                format!(
+                    "the reader already holds the card {:?}; remove it first",
+                    current.name
+                ),
             ));
         }
         let kept = if fresh {
@@ -771,14 +851,23 @@ impl Actor {
         };
         let card = match kept {
             Some(card) => card,
-            None => self
-                .cards
-                .create(name)
-                .ok_or_else(|| ErrorBody::new("NotFoundError", format!("no demo card {name:?}")))?,
+            None => match self.cards.create(name) {
+                Ok(card) => HeldCard::new(card),
+                Err(error @ CardUnavailable::Unknown(_)) => {
+                    return Err(ErrorBody::new("NotFoundError", error.to_string()))
+                }
+                Err(error @ CardUnavailable::Failed { .. }) => {
+                    tracing::error!(%error, "a demo card could not be made");
+                    return Err(ErrorBody::new("InvalidStateError", error.to_string()));
+                }
+            },
         };
         let reader = &mut self.readers[index];
-        reader.sim.insert(card);
-        reader.card = Some(name.to_string());
+        reader.sim.insert(Box::new(card.clone()));
+        reader.card = Some(Inserted {
+            name: name.to_string(),
+            card,
+        });
         let event = Event::Card {
             device_id: reader.id.clone(),
             card: Some(name.to_string()),
@@ -790,10 +879,16 @@ impl Actor {
 
     fn remove_card(&mut self, index: usize) -> Option<String> {
         let reader = &mut self.readers[index];
-        let name = reader.card.take()?;
-        if let Some(card) = reader.sim.remove() {
-            self.pocket.insert(name.clone(), card);
+        if reader.pull_armed {
+            // The simulated reader has no way to call a pull off; a count it never reaches
+            // keeps it from taking the next card.
+            reader.sim.remove_card_after(u32::MAX);
+            reader.pull_armed = false;
         }
+        let Inserted { name, card } = reader.card.take()?;
+        // The reader's clone goes; the bridge keeps the card.
+        drop(reader.sim.remove());
+        self.pocket.insert(name.clone(), card);
         let event = Event::Card {
             device_id: reader.id.clone(),
             card: None,

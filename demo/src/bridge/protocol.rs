@@ -226,6 +226,15 @@ pub enum Request {
         /// The reader.
         device_id: String,
     },
+    /// Demo: pull the card out of a reader after this many more commands reach it (to cut a
+    /// write short at a chosen point).
+    RemoveCardAfter {
+        /// The reader.
+        device_id: String,
+        /// CCID commands the card still answers (power-on and exchange blocks); the next one
+        /// finds the slot empty.
+        commands: u32,
+    },
     /// Demo: unplug a reader (its transfers fail; `disconnect` is pushed).
     UnplugReader {
         /// The reader.
@@ -257,6 +266,7 @@ impl Request {
             Request::ListCards => "listCards",
             Request::InsertCard { .. } => "insertCard",
             Request::RemoveCard { .. } => "removeCard",
+            Request::RemoveCardAfter { .. } => "removeCardAfter",
             Request::UnplugReader { .. } => "unplugReader",
             Request::PlugReader { .. } => "plugReader",
         }
@@ -544,6 +554,8 @@ mod tests {
             r#"{"id":1,"op":"open"}"#,
             r#"{"id":1,"op":"transferOut","deviceId":"d","endpointNumber":2,"data":"!!"}"#,
             r#"{"id":1,"op":"transferIn","deviceId":"d","endpointNumber":300,"length":1}"#,
+            r#"{"id":1,"op":"removeCardAfter","deviceId":"d","commands":-1}"#,
+            r#"{"id":1,"op":"removeCardAfter","deviceId":"d"}"#,
         ] {
             let (_, request) = parse_frame(frame);
             assert_eq!(request.unwrap_err().name, "TypeError", "{frame}");
