@@ -506,6 +506,9 @@
     insertCard: (deviceId, card, { fresh = false } = {}) =>
       demo('insertCard', { deviceId, card, fresh }),
     removeCard: (deviceId) => demo('removeCard', { deviceId }).then((result) => result.card),
+    // The card is pulled out after `commands` more CCID commands reach it (a test's mid-write
+    // removal).
+    removeCardAfter: (deviceId, commands) => demo('removeCardAfter', { deviceId, commands }),
     unplugReader: (deviceId) => demo('unplugReader', { deviceId }),
     plugReader: (deviceId) => demo('plugReader', { deviceId }),
   });

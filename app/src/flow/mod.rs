@@ -237,6 +237,11 @@ impl<C: CardPort, A: AuthorityPort> RenewalFlow<C, A> {
     }
 
     fn card_removed(&mut self) {
+        // Already waiting for the card: the reader's news is late, and the reason given when
+        // the card was found missing (an interrupted renewal) is the one to keep.
+        if matches!(self.state, FlowState::InsertCard(_)) {
+            return;
+        }
         self.loaded = None;
         let notice = if self.pending.take().is_some() {
             InsertNotice::RenewalInterrupted
