@@ -708,3 +708,85 @@ fn a_reader_held_by_the_operating_system_gets_the_os_hints() {
         recorded.state()
     );
 }
+
+/// Runs a renewal that is interrupted while writing, then damages the card's signature slot
+/// as a write torn at `damage` would, and checks that the next run finishes the same renewal.
+fn torn_signature_slot_is_finished(damage: impl Fn(&[u8], &[u8]) -> Vec<u8>) {
+    let (mut recorded, authority, reader, card) =
+        connected(ELIGIBLE_TIME, CertificateStatus::Valid);
+    let puller = reader.clone();
+    recorded.flow.set_observer(move |state| {
+        if let FlowState::Renewing(renewing) = state {
+            if renewing.step == RenewingStep::Write {
+                puller.remove_card_after(1);
+            }
+        }
+    });
+    block_on(recorded.flow.continue_to_identity());
+    block_on(
+        recorded
+            .flow
+            .submit_identity(NATIONAL_ID, BIRTHDAY, pin(PIN)),
+    );
+    assert_eq!(
+        recorded.state(),
+        FlowState::InsertCard(InsertNotice::RenewalInterrupted)
+    );
+    drop(recorded);
+    let old = card.borrow().slot_bytes(Slot::Signature).to_vec();
+    let new = authority.state().renewals[0]
+        .response
+        .signature_certificate
+        .0
+        .clone();
+    let torn = damage(&old, &new);
+    card.borrow_mut()
+        .set_slot_bytes(Slot::Signature, &torn)
+        .unwrap();
+
+    reader.insert(Box::new(card.clone()));
+    let mut next = flow(&authority, ORDINARY_TAB);
+    let config = SimReaderConfig::ez100pu();
+    block_on(
+        next.flow
+            .connect(&mut SimChooser::new(&reader, &config, Tab::Ordinary)),
+    );
+    let FlowState::Identity(step) = next.state() else {
+        panic!("{:?}", next.state());
+    };
+    assert_eq!(step.purpose, IdentityPurpose::Resume);
+    block_on(next.flow.submit_identity(NATIONAL_ID, BIRTHDAY, pin(PIN)));
+    assert!(
+        matches!(next.state(), FlowState::Done(_)),
+        "{:?}",
+        next.state()
+    );
+    assert_eq!(authority.calls("renew"), 1);
+    assert!(authority.state().renewals[0].completed);
+    for slot in [Slot::Signature, Slot::Encryption] {
+        assert_eq!(
+            classify_term(&slot_certificate(&card, slot).validity()),
+            Term::Renewed
+        );
+    }
+}
+
+#[test]
+fn a_signature_certificate_torn_mid_write_is_finished_by_card_number() {
+    // The new certificate's first 200 bytes over the old one: it parses, but is neither.
+    torn_signature_slot_is_finished(|old, new| {
+        let mut torn = old.to_vec();
+        torn[..200].copy_from_slice(&new[..200]);
+        torn
+    });
+}
+
+#[test]
+fn a_signature_slot_that_no_longer_parses_is_finished_by_card_number() {
+    // A header that announces more than the slot holds.
+    torn_signature_slot_is_finished(|old, _| {
+        let mut torn = old.to_vec();
+        torn[..4].copy_from_slice(&[0x30, 0x82, 0x7F, 0xFF]);
+        torn
+    });
+}

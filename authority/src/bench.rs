@@ -359,6 +359,7 @@ async fn renew_one(
         &format!("{base}{VERDICT_PATH}"),
         &VerdictRequest {
             certificate: Base64Bytes(card.signature_certificate.clone()),
+            card_number: None,
         },
     )
     .await?;

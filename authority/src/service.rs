@@ -314,6 +314,7 @@ impl Authority {
             certificate_serial: record.serial,
             verdict,
             challenge,
+            certificate_on_record: None,
         })
     }
 

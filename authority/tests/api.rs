@@ -521,6 +521,7 @@ async fn bad_input_is_refused_with_its_code_and_writes_only_the_audit_line() {
     let verdict_of = |der: Vec<u8>| {
         serde_json::to_vec(&VerdictRequest {
             certificate: Base64Bytes(der),
+            card_number: None,
         })
         .unwrap()
     };

@@ -109,10 +109,9 @@ pub fn certificate_public_key(certificate: &Certificate) -> Result<usize, CardEr
             info.algorithm.oid
         )));
     }
-    let bytes = info
-        .subject_public_key
-        .as_bytes()
-        .ok_or_else(|| CardError::UnsupportedKey("the key's bit string is not whole bytes".into()))?;
+    let bytes = info.subject_public_key.as_bytes().ok_or_else(|| {
+        CardError::UnsupportedKey("the key's bit string is not whole bytes".into())
+    })?;
     let key = RsaPublicKey::from_der(bytes)
         .map_err(|e| CardError::UnsupportedKey(format!("not an RSA key ({e})")))?;
     let _ = key.public_exponent;

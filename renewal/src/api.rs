@@ -93,6 +93,12 @@ pub struct ServerInfoResponse {
 pub struct VerdictRequest {
     /// The card's signature certificate (DER), as read from the card.
     pub certificate: Base64Bytes,
+    /// The card's number. With it, a card whose signature certificate was damaged by an
+    /// interrupted write (it no longer parses, or is not byte for byte a certificate on record)
+    /// still gets the verdict and challenge of its renewal on record, with
+    /// [`VerdictResponse::certificate_on_record`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card_number: Option<CardNumber>,
 }
 
 /// A challenge for the card to sign, offered with an eligible verdict.
@@ -120,6 +126,11 @@ pub struct VerdictResponse {
     /// Present when the verdict is eligible (renew with it), and when the authority's records
     /// show this certificate in a renewal already issued (resume with it, [`RESUME_PATH`]).
     pub challenge: Option<ChallengeOffer>,
+    /// The signature certificate on record for the card, when the one asked about is a copy
+    /// damaged by an interrupted write of a renewal on record: the verdict, serial and challenge
+    /// are this certificate's, and the card proves possession of its key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate_on_record: Option<Base64Bytes>,
 }
 
 /// Request to `POST` [`RENEW_PATH`]. The ID number and birthday are sent as typed; the

@@ -85,9 +85,17 @@ fn server_info_and_verdict_bodies() {
 
     assert_eq!(
         round_trip(&VerdictRequest {
-            certificate: Base64Bytes(vec![1, 2, 3])
+            certificate: Base64Bytes(vec![1, 2, 3]),
+            card_number: None,
         }),
         json!({"certificate": "AQID"})
+    );
+    assert_eq!(
+        round_trip(&VerdictRequest {
+            certificate: Base64Bytes(vec![1, 2, 3]),
+            card_number: Some(CardNumber::parse("DM00000000000001").unwrap()),
+        }),
+        json!({"certificate": "AQID", "card_number": "DM00000000000001"})
     );
 
     let verdict = decide(
@@ -105,8 +113,10 @@ fn server_info_and_verdict_bodies() {
             challenge: Challenge::new([7; 32]),
             expires_at: datetime!(2024-01-01 00:05:00 UTC),
         }),
+        certificate_on_record: None,
     };
     let json = round_trip(&response);
+    assert!(json.get("certificate_on_record").is_none());
     assert_eq!(json["certificate_serial"], "88D05A");
     assert_eq!(json["verdict"]["kind"], "eligible");
     assert_eq!(json["challenge"]["challenge_id"], "c-1");

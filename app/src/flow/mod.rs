@@ -60,15 +60,41 @@ pub struct BrowserEnvironment {
     pub deployment: Deployment,
 }
 
+/// What was read of the card's user certificates.
+struct CardRead {
+    /// The signature slot's certificate bytes (empty when the slot holds none).
+    signature_der: Vec<u8>,
+    signature: Option<CitizenCertificate>,
+    encryption: Option<CitizenCertificate>,
+    /// What to tell the user when a certificate is missing or unreadable and the authority
+    /// has no interrupted renewal that explains it.
+    unreadable: Option<Problem>,
+}
+
 /// The card as read, with what the authority said about it. Kept out of the displayed state
 /// because it holds whole certificates and the challenge.
 #[derive(Debug, Clone)]
 struct LoadedCard {
     number: CardNumber,
+    /// The signature certificate the authority's verdict and challenge are about.
     signature: CitizenCertificate,
-    encryption: CitizenCertificate,
+    /// The card's copy of it is damaged (an interrupted write); `signature` is the authority's.
+    signature_damaged: bool,
+    /// `None` when the slot is damaged (an interrupted write).
+    encryption: Option<CitizenCertificate>,
     overview: CardOverview,
     challenge: Option<ChallengeOffer>,
+}
+
+impl LoadedCard {
+    /// Serials of the certificates the card holds intact.
+    fn serials_on_card(&self) -> Vec<CertificateSerial> {
+        let signature = (!self.signature_damaged).then(|| self.signature.serial().clone());
+        signature
+            .into_iter()
+            .chain(self.encryption.iter().map(|e| e.serial().clone()))
+            .collect()
+    }
 }
 
 /// Certificates the authority issued for this card and that are not yet confirmed written.
@@ -303,22 +329,47 @@ impl<C: CardPort, A: AuthorityPort> RenewalFlow<C, A> {
         let read = async {
             card.power_on().await?;
             let number = card.read_card_number().await?;
-            let certificates = card.read_user_certificates().await?;
+            // A slot that holds no certificate may be one torn by an interrupted write; the
+            // authority may know the card's renewal by its number (see `ask_authority`).
+            let certificates = match card.read_user_certificates().await {
+                Ok(certificates) => Ok(certificates),
+                Err(CardPortError::CertificateMissing { slot, detail }) => Err((slot, detail)),
+                Err(other) => return Err(other),
+            };
             Ok::<_, CardPortError>((number, certificates))
         };
         let (number, certificates) = match read.await {
             Ok(read) => read,
             Err(error) => return self.card_failure(error, no_card),
         };
-        let parsed = CitizenCertificate::from_der(&certificates.signature).and_then(|signature| {
-            CitizenCertificate::from_der(&certificates.encryption)
-                .map(|encryption| (signature, encryption))
-        });
-        let (signature, encryption) = match parsed {
-            Ok(parsed) => parsed,
-            Err(error) => return self.fail(problems::certificate_unreadable(error.to_string())),
+        let read = match certificates {
+            Ok(certificates) => {
+                let signature = CitizenCertificate::from_der(&certificates.signature);
+                let encryption = CitizenCertificate::from_der(&certificates.encryption);
+                let unreadable = match (&signature, &encryption) {
+                    (Err(error), _) | (_, Err(error)) => {
+                        Some(problems::certificate_unreadable(error.to_string()))
+                    }
+                    _ => None,
+                };
+                CardRead {
+                    signature_der: certificates.signature,
+                    signature: signature.ok(),
+                    encryption: encryption.ok(),
+                    unreadable,
+                }
+            }
+            Err((slot, detail)) => CardRead {
+                signature_der: Vec::new(),
+                signature: None,
+                encryption: None,
+                unreadable: Some(problems::card(&CardPortError::CertificateMissing {
+                    slot,
+                    detail,
+                })),
+            },
         };
-        if let Err(error) = self.ask_authority(number, signature, encryption).await {
+        if let Err(error) = self.ask_authority(number, read).await {
             self.fail(problems::authority(&error));
         }
     }
@@ -326,8 +377,7 @@ impl<C: CardPort, A: AuthorityPort> RenewalFlow<C, A> {
     async fn ask_authority(
         &mut self,
         number: CardNumber,
-        signature: CitizenCertificate,
-        encryption: CitizenCertificate,
+        read: CardRead,
     ) -> Result<(), AuthorityError> {
         let info = self.authority.server_info().await?;
         if info.api_version != API_VERSION {
@@ -337,32 +387,76 @@ impl<C: CardPort, A: AuthorityPort> RenewalFlow<C, A> {
             )));
             return Ok(());
         }
-        let answer = self
+        let asked = self
             .authority
             .verdict(&VerdictRequest {
-                certificate: signature.der().to_vec().into(),
+                certificate: read.signature_der.clone().into(),
+                card_number: Some(number.clone()),
             })
-            .await?;
+            .await;
+        let answer = match (asked, &read.unreadable) {
+            (Ok(answer), _) => answer,
+            // The card's certificates are damaged and the authority has no renewal of this
+            // card on record: the damage is the news.
+            (Err(AuthorityError::Refused(refusal)), Some(unreadable))
+                if is_certificate_refusal(&refusal) =>
+            {
+                self.fail(unreadable.clone());
+                return Ok(());
+            }
+            (Err(error), _) => return Err(error),
+        };
+        // The signature certificate the verdict is about: the one on record when the card's
+        // copy was damaged by an interrupted write, else the card's.
+        let (signature, damaged) = match (&answer.certificate_on_record, read.signature) {
+            (Some(der), _) => match CitizenCertificate::from_der(&der.0) {
+                Ok(on_record) => (on_record, true),
+                Err(error) => {
+                    self.fail(problems::issued_certificates_wrong(format!(
+                        "the certificate on record: {error}"
+                    )));
+                    return Ok(());
+                }
+            },
+            (None, Some(signature)) => (signature, false),
+            (None, None) => {
+                let unreadable = read.unreadable.unwrap_or_else(|| {
+                    problems::certificate_unreadable("no signature certificate".into())
+                });
+                self.fail(unreadable);
+                return Ok(());
+            }
+        };
+        let encryption = read.encryption;
         // A challenge with a verdict that is not "eligible" means the authority's records show
         // this card in a renewal already issued. When the card does not hold both renewed
-        // certificates, that renewal was interrupted before it was written: finish it. A card
-        // that holds them is simply renewed, and its verdict says so.
-        let card_renewed = [&signature, &encryption]
-            .iter()
-            .all(|certificate| classify_term(&certificate.validity()) == Term::Renewed);
+        // certificates intact, that renewal was interrupted before it was written: finish it.
+        // A card that holds them is simply renewed, and its verdict says so.
+        let card_renewed = !damaged
+            && classify_term(&signature.validity()) == Term::Renewed
+            && encryption
+                .as_ref()
+                .is_some_and(|encryption| classify_term(&encryption.validity()) == Term::Renewed);
         let interrupted =
             answer.challenge.is_some() && !answer.verdict.is_eligible() && !card_renewed;
+        if !interrupted {
+            if let Some(unreadable) = read.unreadable {
+                self.fail(unreadable);
+                return Ok(());
+            }
+        }
         let overview = CardOverview {
             card_number: number.clone(),
             holder_name: signature.holder_name().unwrap_or_default().to_owned(),
             signature: summary(&signature),
-            encryption: summary(&encryption),
+            encryption: encryption.as_ref().map(summary),
             authority_time: answer.server_time,
             verdict: (!interrupted).then_some(answer.verdict),
         };
         self.loaded = Some(LoadedCard {
             number,
             signature,
+            signature_damaged: damaged,
             encryption,
             overview: overview.clone(),
             challenge: answer.challenge,
@@ -617,7 +711,14 @@ impl<C: CardPort, A: AuthorityPort> RenewalFlow<C, A> {
                         birthday: birthday.normalized(),
                         card_signature: card_signature.into(),
                         signature_certificate_serial: loaded.signature.serial().clone(),
-                        encryption_certificate_serial: loaded.encryption.serial().clone(),
+                        encryption_certificate_serial: match &loaded.encryption {
+                            Some(encryption) => encryption.serial().clone(),
+                            // Only a resume follows a damaged read; a renewal needs both.
+                            None => {
+                                self.enter(FlowState::Card(loaded.overview));
+                                return None;
+                            }
+                        },
                         card_number: loaded.number.clone(),
                     })
                     .await
@@ -626,10 +727,7 @@ impl<C: CardPort, A: AuthorityPort> RenewalFlow<C, A> {
                     .authority
                     .resume(&ResumeRequest {
                         card_number: loaded.number.clone(),
-                        certificate_serials: vec![
-                            loaded.signature.serial().clone(),
-                            loaded.encryption.serial().clone(),
-                        ],
+                        certificate_serials: loaded.serials_on_card(),
                         challenge_id: challenge.challenge_id.clone(),
                         signature_certificate_serial: loaded.signature.serial().clone(),
                         national_id: national_id.as_str().to_owned(),
@@ -673,6 +771,7 @@ impl<C: CardPort, A: AuthorityPort> RenewalFlow<C, A> {
             .authority
             .verdict(&VerdictRequest {
                 certificate: loaded.signature.der().to_vec().into(),
+                card_number: Some(loaded.number.clone()),
             })
             .await?;
         if loaded.overview.verdict.is_some() {
@@ -914,6 +1013,17 @@ fn reader_problem(error: &ccid::Error) -> Option<ReaderProblem> {
     }
 }
 
+/// The authority's refusal of a certificate it cannot place.
+fn is_certificate_refusal(refusal: &ApiError) -> bool {
+    matches!(
+        refusal.code,
+        ErrorCode::MalformedCertificate
+            | ErrorCode::NotCitizenCertificate
+            | ErrorCode::UnknownCertificate
+            | ErrorCode::UnknownIssuer
+    )
+}
+
 fn is_stale_challenge(refusal: &ApiError) -> bool {
     matches!(
         refusal.code,
@@ -977,7 +1087,13 @@ fn check_issued(
             (Ok(new), Ok(old)) if new == old
         )
     };
-    if !same_key(&signature, &loaded.signature) || !same_key(&encryption, &loaded.encryption) {
+    // A damaged encryption slot cannot be compared; the signature key is, and the card proved
+    // it holds that key.
+    let encryption_matches = loaded
+        .encryption
+        .as_ref()
+        .is_none_or(|on_card| same_key(&encryption, on_card));
+    if !same_key(&signature, &loaded.signature) || !encryption_matches {
         return Err("an issued certificate is not for the card's key".into());
     }
     for certificate in [&signature, &encryption] {

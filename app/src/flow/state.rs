@@ -78,8 +78,8 @@ pub struct CardOverview {
     pub holder_name: String,
     /// User certificate 2 (signature).
     pub signature: CertificateSummary,
-    /// User certificate 1 (encryption).
-    pub encryption: CertificateSummary,
+    /// User certificate 1 (encryption); `None` when its slot is damaged.
+    pub encryption: Option<CertificateSummary>,
     /// The authority's clock when the card was read.
     pub authority_time: OffsetDateTime,
     /// The authority's verdict on the signature certificate; `None` while a renewal the

@@ -92,7 +92,8 @@ pub fn CardPage(ctx: PageContext, overview: CardOverview) -> impl IntoView {
                 </thead>
                 <tbody>
                     {certificate_row(Key::SignatureCertificateLabel, overview.signature.clone())}
-                    {certificate_row(Key::EncryptionCertificateLabel, overview.encryption.clone())}
+                    // A damaged encryption slot (an interrupted write) has nothing to show.
+                    {overview.encryption.clone().map(|summary| certificate_row(Key::EncryptionCertificateLabel, summary))}
                 </tbody>
             </table>
         </div>

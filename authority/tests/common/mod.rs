@@ -168,6 +168,7 @@ impl Harness {
                 renewal::api::VERDICT_PATH,
                 &VerdictRequest {
                     certificate: Base64Bytes(certificate.to_vec()),
+                    card_number: None,
                 },
             )
             .await;
