@@ -342,16 +342,18 @@ fn pulling_the_card_at_the_card_step_goes_back_to_insert_card() {
     recorded.check_states();
 }
 
-#[test]
-fn pulling_the_card_while_writing_is_finished_by_the_next_run() {
+/// A renewal of the eligible card whose card is pulled out `commands` commands into writing
+/// the new certificates: the page says the renewal was interrupted.
+fn interrupted_while_writing(
+    commands: u32,
+) -> (Recorded, AuthorityDouble, SimReader, SharedVirtualCard) {
     let (mut recorded, authority, reader, card) =
         connected(ELIGIBLE_TIME, CertificateStatus::Valid);
-    // The card is pulled out a few commands into writing.
     let puller = reader.clone();
     recorded.flow.set_observer(move |state| {
         if let FlowState::Renewing(renewing) = state {
             if renewing.step == RenewingStep::Write {
-                puller.remove_card_after(3);
+                puller.remove_card_after(commands);
             }
         }
     });
@@ -365,6 +367,13 @@ fn pulling_the_card_while_writing_is_finished_by_the_next_run() {
         recorded.state(),
         FlowState::InsertCard(InsertNotice::RenewalInterrupted)
     );
+    (recorded, authority, reader, card)
+}
+
+#[test]
+fn pulling_the_card_while_writing_is_finished_by_the_next_run() {
+    // The card is pulled out a few commands into writing.
+    let (recorded, authority, reader, card) = interrupted_while_writing(3);
     assert_eq!(authority.calls("renew"), 1);
     assert!(!authority.state().renewals[0].completed);
     // The card was not fully rewritten.
@@ -712,26 +721,7 @@ fn a_reader_held_by_the_operating_system_gets_the_os_hints() {
 /// Runs a renewal that is interrupted while writing, then damages the card's signature slot
 /// as a write torn at `damage` would, and checks that the next run finishes the same renewal.
 fn torn_signature_slot_is_finished(damage: impl Fn(&[u8], &[u8]) -> Vec<u8>) {
-    let (mut recorded, authority, reader, card) =
-        connected(ELIGIBLE_TIME, CertificateStatus::Valid);
-    let puller = reader.clone();
-    recorded.flow.set_observer(move |state| {
-        if let FlowState::Renewing(renewing) = state {
-            if renewing.step == RenewingStep::Write {
-                puller.remove_card_after(1);
-            }
-        }
-    });
-    block_on(recorded.flow.continue_to_identity());
-    block_on(
-        recorded
-            .flow
-            .submit_identity(NATIONAL_ID, BIRTHDAY, pin(PIN)),
-    );
-    assert_eq!(
-        recorded.state(),
-        FlowState::InsertCard(InsertNotice::RenewalInterrupted)
-    );
+    let (recorded, authority, reader, card) = interrupted_while_writing(1);
     drop(recorded);
     let old = card.borrow().slot_bytes(Slot::Signature).to_vec();
     let new = authority.state().renewals[0]

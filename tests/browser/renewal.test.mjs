@@ -147,15 +147,20 @@ async function typeIdentity(page, { nationalId, birthday, pin }) {
   await page.getByLabel('PIN碼').fill(pin);
 }
 
-/** From the start page to the receipt, with the in-window card in `reader`. */
-async function renewInWindowCard(page, reader) {
+/** From the start page to sending the identity form, with the in-window card in `reader`. */
+async function sendIdentity(page, reader, identity = IN_WINDOW) {
   await insertCard(page, reader, IN_WINDOW.card);
   await connect(page);
   await expectHeading(page, '可以辦理展期');
   await page.getByRole('button', { name: '下一步：確認身分' }).click();
   await expectHeading(page, '確認身分');
-  await typeIdentity(page, IN_WINDOW);
+  await typeIdentity(page, identity);
   await page.getByRole('button', { name: '確認', exact: true }).click();
+}
+
+/** From the start page to the receipt, with the in-window card in `reader`. */
+async function renewInWindowCard(page, reader) {
+  await sendIdentity(page, reader);
   await expectHeading(page, '展期作業成功');
 }
 
@@ -191,12 +196,7 @@ describe('the renewal page in Chromium', { concurrency: false }, () => {
   test('(b) a wrong PIN says how many tries are left; the right PIN then renews', async () => {
     const server = await startServer();
     const page = await openPage(server, 'usb=protected-class&choose=ez100pu');
-    await insertCard(page, 'ez100pu', IN_WINDOW.card);
-    await connect(page);
-    await expectHeading(page, '可以辦理展期');
-    await page.getByRole('button', { name: '下一步：確認身分' }).click();
-    await typeIdentity(page, { ...IN_WINDOW, pin: '000000' });
-    await page.getByRole('button', { name: '確認', exact: true }).click();
+    await sendIdentity(page, 'ez100pu', { ...IN_WINDOW, pin: '000000' });
     await page.getByText('PIN碼錯誤，還可以輸入 2 次。').waitFor({ timeout: STEP_TIMEOUT });
     await screenshot(page, 'b-wrong-pin');
     // The ID number and birthday are kept; only the PIN is typed again.
@@ -257,12 +257,7 @@ describe('the renewal page in Chromium', { concurrency: false }, () => {
         issued.push((await response.json()).renewal_number);
       }
     });
-    await insertCard(page, 'ez100pu', IN_WINDOW.card);
-    await connect(page);
-    await expectHeading(page, '可以辦理展期');
-    await page.getByRole('button', { name: '下一步：確認身分' }).click();
-    await typeIdentity(page, IN_WINDOW);
-    await page.getByRole('button', { name: '確認', exact: true }).click();
+    await sendIdentity(page, 'ez100pu');
     // Pull the card a few commands into writing the new certificates.
     await page
       .locator('.progress-steps li[aria-current="step"]', { hasText: '寫入憑證' })
