@@ -472,10 +472,14 @@ impl Authority {
         now: OffsetDateTime,
         audit: &mut Audit,
     ) -> Result<Proven, Refusal> {
-        let context = self
+        let alongside = match proof.on_card {
+            OnCard::EncryptionCertificate(serial) => Some(serial),
+            OnCard::Certificates(_) => None,
+        };
+        let mut context = self
             .inner
             .storage
-            .challenge_context(&proof.challenge_id.0)
+            .challenge_context(&proof.challenge_id.0, alongside)
             .await?
             .ok_or_else(|| Refusal::new(ErrorCode::ChallengeUnknown, "no such challenge"))?;
         let challenge = &context.challenge;
@@ -498,18 +502,13 @@ impl Authority {
             ));
         }
         let encryption = match proof.on_card {
-            OnCard::EncryptionCertificate(serial) => {
-                let encryption = self
-                    .inner
-                    .storage
-                    .certificate_by_serial(serial)
-                    .await?
-                    .ok_or_else(|| {
-                        Refusal::new(
-                            ErrorCode::UnknownCertificate,
-                            "the authority has no record of the encryption certificate",
-                        )
-                    })?;
+            OnCard::EncryptionCertificate(_) => {
+                let encryption = context.alongside.take().ok_or_else(|| {
+                    Refusal::new(
+                        ErrorCode::UnknownCertificate,
+                        "the authority has no record of the encryption certificate",
+                    )
+                })?;
                 let same_card = certificate.role == CertificateRole::Signature
                     && encryption.role == CertificateRole::Encryption
                     && encryption.card_number == certificate.card_number

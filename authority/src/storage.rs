@@ -219,6 +219,9 @@ pub struct ChallengeContext {
     pub locked_until: Option<OffsetDateTime>,
     /// The renewal whose original that certificate is, if any.
     pub renewal_of_original: Option<RenewalRow>,
+    /// The certificate with the serial asked for alongside (renew: the card's encryption
+    /// certificate), if asked and recorded.
+    pub alongside: Option<CertificateRecord>,
 }
 
 /// A recorded renewal with the two certificates it issued.
@@ -270,6 +273,9 @@ impl Storage {
         let options = AnyConnectOptions::from_str(&url)?;
         let pool_options: PoolOptions<Any> = AnyPoolOptions::new()
             .acquire_timeout(Duration::from_secs(30))
+            // A local file does not go stale, and a test is a round trip to the connection's
+            // thread on every read; a server connection may have been dropped.
+            .test_before_acquire(backend == Backend::Postgres)
             .max_connections(match backend {
                 // Readers only: the writer has its own connection.
                 Backend::Sqlite => 8,
@@ -548,15 +554,7 @@ impl Storage {
                 .fetch_one(&mut *connection)
                 .await?;
                 let renewal_id: i64 = row.try_get(0)?;
-                for certificate in [&renewal.signature, &renewal.encryption] {
-                    insert_certificate(
-                        connection,
-                        certificate,
-                        Some(renewal_id),
-                        renewal.renewed_at,
-                    )
-                    .await?;
-                }
+                insert_renewed_pair(connection, &renewal, renewal_id).await?;
                 Ok(renewal_id)
             })
         })
@@ -644,28 +642,33 @@ impl Storage {
         .then(|| now.saturating_sub(CHALLENGE_RETENTION_SECONDS))
     }
 
-    /// The challenge with this id and what proving its holder needs, if there is one.
+    /// The challenge with this id and what proving its holder needs, if there is one; with
+    /// the certificate whose serial is `alongside`, if any (one query for all of it).
     pub async fn challenge_context(
         &self,
         id: &str,
+        alongside: Option<&CertificateSerial>,
     ) -> Result<Option<ChallengeContext>, AuthorityError> {
         static SQL: LazyLock<String> = LazyLock::new(|| {
             format!(
-                "SELECT {}, {}, h.id, h.national_id_hash, h.birthday, f.locked_until, {} \
+                "SELECT {}, {}, h.id, h.national_id_hash, h.birthday, f.locked_until, {}, {} \
                  FROM challenges ch \
                  JOIN certificates c ON c.id = ch.certificate_id \
                  JOIN holders h ON h.id = c.holder_id \
                  LEFT JOIN identity_failures f ON f.certificate_id = c.id \
                  LEFT JOIN renewals r ON r.original_signature_certificate_id = c.id \
                     OR r.original_encryption_certificate_id = c.id \
+                 LEFT JOIN certificates a ON a.serial = $2 \
                  WHERE ch.id = $1",
                 columns("ch", CHALLENGE_FIELDS),
                 columns("c", CERTIFICATE_FIELDS),
-                columns("r", RENEWAL_FIELDS)
+                columns("r", RENEWAL_FIELDS),
+                columns("a", CERTIFICATE_FIELDS)
             )
         });
         let row = sqlx::query(SQL.as_str())
             .bind(id.to_owned())
+            .bind(alongside.map(CertificateSerial::to_hex))
             .fetch_optional(&self.pool)
             .await?;
         let Some(row) = row else {
@@ -690,13 +693,20 @@ impl Storage {
             birthday: row.try_get(at + 2)?,
         };
         let locked_until = optional_instant(row.try_get(at + 3)?)?;
-        let renewal_of_original = optional_renewal_at(&row, at + 4)?;
+        at += 4;
+        let renewal_of_original = optional_renewal_at(&row, at)?;
+        at += RENEWAL_FIELDS.len();
+        let alongside = match row.try_get::<Option<i64>, _>(at)? {
+            Some(_) => Some(certificate_at(&row, at)?),
+            None => None,
+        };
         Ok(Some(ChallengeContext {
             challenge,
             certificate,
             holder,
             locked_until,
             renewal_of_original,
+            alongside,
         }))
     }
 
@@ -948,15 +958,7 @@ async fn issue_renewal(
     .await?;
     if let Some(row) = inserted {
         let renewal_id: i64 = row.try_get(0)?;
-        for certificate in [&renewal.signature, &renewal.encryption] {
-            insert_certificate(
-                connection,
-                certificate,
-                Some(renewal_id),
-                renewal.renewed_at,
-            )
-            .await?;
-        }
+        insert_renewed_pair(connection, renewal, renewal_id).await?;
         sqlx::query("DELETE FROM identity_failures WHERE certificate_id = $1")
             .bind(renewal.original_signature_certificate_id)
             .execute(&mut *connection)
@@ -1033,6 +1035,35 @@ async fn insert_certificate(
     .fetch_one(&mut *connection)
     .await?;
     Ok(row.try_get(0)?)
+}
+
+/// Records the two certificates a renewal issued, in one statement (one round trip).
+async fn insert_renewed_pair(
+    connection: &mut AnyConnection,
+    renewal: &NewRenewal,
+    renewal_id: i64,
+) -> Result<(), AuthorityError> {
+    let mut query = sqlx::query(
+        "INSERT INTO certificates (serial, holder_id, card_number, role, status, not_before, \
+         not_after, der, issued_by_renewal_id, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10), \
+         ($11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
+    );
+    for certificate in [&renewal.signature, &renewal.encryption] {
+        query = query
+            .bind(certificate.serial.to_hex())
+            .bind(certificate.holder_id)
+            .bind(certificate.card_number.clone())
+            .bind(certificate.role.as_str())
+            .bind(status_name(certificate.status))
+            .bind(certificate.validity.not_before.unix_timestamp())
+            .bind(certificate.validity.not_after.unix_timestamp())
+            .bind(certificate.der.clone())
+            .bind(renewal_id)
+            .bind(renewal.renewed_at.unix_timestamp());
+    }
+    query.execute(&mut *connection).await?;
+    Ok(())
 }
 
 async fn insert_audit(
