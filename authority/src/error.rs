@@ -14,6 +14,9 @@ pub enum AuthorityError {
     /// A batch of writes failed to commit; nothing in it was recorded.
     #[error("database: a batch of writes failed, nothing in it was recorded: {0}")]
     Commit(std::sync::Arc<sqlx::Error>),
+    /// The database writer's thread could not be started.
+    #[error("database: starting the writer: {0}")]
+    WriterStart(std::io::Error),
     /// The database writer has stopped (the storage was closed); nothing was written.
     #[error("database: the writer has stopped (storage closed); nothing was written")]
     WriterStopped,

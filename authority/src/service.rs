@@ -119,6 +119,9 @@ struct Inner {
     identity_key: IdentityKey,
     clock: Clock,
     settings: Settings,
+    /// One permit per core for RSA signing: more signing threads than cores only take turns
+    /// on them, and crowd out the threads that serve requests and write the records.
+    signing_slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl std::fmt::Debug for Authority {
@@ -146,6 +149,11 @@ impl Authority {
                 identity_key,
                 clock,
                 settings,
+                signing_slots: Arc::new(tokio::sync::Semaphore::new(
+                    std::thread::available_parallelism()
+                        .map_or(2, usize::from)
+                        .max(2),
+                )),
             }),
         }
     }
@@ -626,15 +634,23 @@ impl Authority {
         encryption: CertificateRecord,
         now: OffsetDateTime,
     ) -> Result<NewRenewal, Refusal> {
+        // Both slots at once: two requests holding one each would wait for each other.
+        let mut signature_slot = Arc::clone(&self.inner.signing_slots)
+            .acquire_many_owned(2)
+            .await
+            .map_err(|_| AuthorityError::Signing)?;
+        let encryption_slot = signature_slot.split(1).ok_or(AuthorityError::Signing)?;
         let signed = {
             let (authority, original) = (self.clone(), signature.clone());
             tokio::task::spawn_blocking(move || {
+                let _slot = signature_slot;
                 renew_certificate(&authority.inner.ca, &original, &parsed_signature)
             })
         };
         let encrypted = {
             let (authority, original) = (self.clone(), encryption.clone());
             tokio::task::spawn_blocking(move || {
+                let _slot = encryption_slot;
                 // Parsed here, off the async workers, and only here.
                 let parsed = CitizenCertificate::from_der(&original.der).map_err(|error| {
                     AuthorityError::Inconsistent(format!("stored certificate: {error}"))

@@ -15,7 +15,7 @@
 //!   request), so two requests can never both use it.
 //! - An audit line is written in the same transaction as the change it records.
 //!
-//! Writes on SQLite go through one writer task that commits what is queued together (the
+//! Writes on SQLite go through one writer thread that commits what is queued together (the
 //! `writer` module: group commit, one fsync per batch, each request in its own savepoint); reads
 //! use a pool of connections and never wait for it (WAL). On PostgreSQL each write is a
 //! transaction of its own.
@@ -242,7 +242,7 @@ pub struct IssuedRenewal {
 pub struct Storage {
     pool: AnyPool,
     backend: Backend,
-    /// SQLite: the one task that writes, committing queued writes together. PostgreSQL has
+    /// SQLite: the one thread that writes, committing queued writes together. PostgreSQL has
     /// concurrent writers and no such bottleneck: each write is its own transaction.
     writer: Option<Writer>,
     /// When (Unix seconds, the authority's clock) expired challenges were last purged.
@@ -296,7 +296,7 @@ impl Storage {
                 sqlx::migrate!("migrations/sqlite").run(&pool).await?;
                 let mut connection = AnyConnection::connect_with(&options).await?;
                 connection.execute(SQLITE_PRAGMAS.as_str()).await?;
-                Some(Writer::spawn(connection))
+                Some(Writer::spawn(connection)?)
             }
             Backend::Postgres => {
                 sqlx::migrate!("migrations/postgres").run(&pool).await?;
