@@ -11,6 +11,15 @@ pub enum AuthorityError {
     /// The database failed.
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
+    /// A batch of writes failed to commit; nothing in it was recorded.
+    #[error("database: a batch of writes failed, nothing in it was recorded: {0}")]
+    Commit(std::sync::Arc<sqlx::Error>),
+    /// The database writer's thread could not be started.
+    #[error("database: starting the writer: {0}")]
+    WriterStart(std::io::Error),
+    /// The database writer has stopped (the storage was closed); nothing was written.
+    #[error("database: the writer has stopped (storage closed); nothing was written")]
+    WriterStopped,
     /// The schema migrations failed.
     #[error("database migration: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),

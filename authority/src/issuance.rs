@@ -14,7 +14,7 @@ use const_oid::db::rfc4519;
 use der::asn1::{Any, ObjectIdentifier, SetOfVec};
 use der::{Decode, Encode, Tag};
 use renewal::certificate::oid;
-use renewal::{CitizenCertificate, KeyRole, Validity};
+use renewal::{CertificateSerial, CitizenCertificate, KeyRole, Validity};
 use ring::rand::{SecureRandom, SystemRandom};
 use serde::{Deserialize, Serialize};
 use spki::{SubjectPublicKeyInfoOwned, SubjectPublicKeyInfoRef};
@@ -139,12 +139,30 @@ pub fn x509_time(instant: time::OffsetDateTime) -> Result<Time, AuthorityError> 
     Ok(Time::try_from(SystemTime::from(instant))?)
 }
 
+/// A certificate just issued.
+#[derive(Debug, Clone)]
+pub struct Issued {
+    /// Its serial (known from building it: no need to parse the DER back).
+    pub serial: CertificateSerial,
+    /// The certificate, DER.
+    pub der: Vec<u8>,
+}
+
 /// Issues a certificate for `order` with a fresh serial, signed by `ca`; returns its DER.
 pub fn issue(
     ca: &CertificateAuthority,
     order: &CertificateOrder,
 ) -> Result<Vec<u8>, AuthorityError> {
-    let serial = SerialNumber::new(&random_serial(ca.random())?)?;
+    Ok(issue_with_serial(ca, order)?.der)
+}
+
+/// Issues a certificate for `order` with a fresh serial, signed by `ca`; its serial and DER.
+pub fn issue_with_serial(
+    ca: &CertificateAuthority,
+    order: &CertificateOrder,
+) -> Result<Issued, AuthorityError> {
+    let serial_bytes = random_serial(ca.random())?;
+    let serial = SerialNumber::new(&serial_bytes)?;
     let validity = X509Validity::new(
         x509_time(order.validity.not_before)?,
         x509_time(order.validity.not_after)?,
@@ -157,7 +175,10 @@ pub fn issue(
     };
     let certificate = CertificateBuilder::new(profile, serial, validity, order.public_key.clone())?
         .build::<_, RsaSignature>(ca.signer())?;
-    Ok(certificate.to_der()?)
+    Ok(Issued {
+        serial: CertificateSerial::from_der_integer_bytes(&serial_bytes),
+        der: certificate.to_der()?,
+    })
 }
 
 /// The renewed certificate for `original`: same subject, key and notBefore, `validity` (the
@@ -166,7 +187,7 @@ pub fn renew(
     ca: &CertificateAuthority,
     original: &CitizenCertificate,
     validity: Validity,
-) -> Result<Vec<u8>, AuthorityError> {
+) -> Result<Issued, AuthorityError> {
     let role = CertificateRole::of(original).ok_or_else(|| {
         AuthorityError::Certificate(
             "the original is neither a signature nor an encryption certificate".into(),
@@ -183,7 +204,7 @@ pub fn renew(
         id_last_four: id_last_four.to_owned(),
         validity,
     };
-    issue(ca, &order)
+    issue_with_serial(ca, &order)
 }
 
 /// Our end-entity profile for `x509-cert`'s builder.

@@ -42,8 +42,8 @@ use crate::identity::IdentityKey;
 use crate::issuance::{self, CertificateRole};
 use crate::signer::verify_pkcs1_sha256;
 use crate::storage::{
-    CertificateRecord, ChallengeRecord, IssueOutcome, NewCertificate, NewRenewal, RenewalRow,
-    Storage,
+    CertificateRecord, ChallengeContext, ChallengeRecord, IssueOutcome, IssuedRenewal,
+    NewCertificate, NewRenewal, RenewalRow, Storage,
 };
 
 /// Limits and lifetimes.
@@ -119,6 +119,9 @@ struct Inner {
     identity_key: IdentityKey,
     clock: Clock,
     settings: Settings,
+    /// One permit per core for RSA signing: more signing threads than cores only take turns
+    /// on them, and crowd out the threads that serve requests and write the records.
+    signing_slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl std::fmt::Debug for Authority {
@@ -146,6 +149,11 @@ impl Authority {
                 identity_key,
                 clock,
                 settings,
+                signing_slots: Arc::new(tokio::sync::Semaphore::new(
+                    std::thread::available_parallelism()
+                        .map_or(2, usize::from)
+                        .max(2),
+                )),
             }),
         }
     }
@@ -265,19 +273,18 @@ impl Authority {
                 "the certificate was not issued by this authority's CA",
             ));
         }
-        let record = self
+        let (record, renewal) = self
             .inner
             .storage
-            .certificate_by_serial(certificate.serial())
+            .certificate_with_renewal(certificate.serial())
             .await?
-            .filter(|record| record.der == certificate.der())
+            .filter(|(record, _)| record.der == certificate.der())
             .ok_or_else(|| {
                 Refusal::new(
                     ErrorCode::UnknownCertificate,
                     "the authority has no record of this certificate",
                 )
             })?;
-        let renewal = self.renewal_concerning(&record).await?;
         let renewal_record = if renewal.is_some() {
             RenewalRecord::Renewed
         } else {
@@ -333,17 +340,6 @@ impl Authority {
         })
     }
 
-    /// The renewal this certificate is part of: as an original or as a renewed certificate.
-    async fn renewal_concerning(
-        &self,
-        record: &CertificateRecord,
-    ) -> Result<Option<RenewalRow>, AuthorityError> {
-        match record.issued_by_renewal_id {
-            Some(renewal_id) => Ok(Some(self.inner.storage.renewal_by_id(renewal_id).await?)),
-            None => self.inner.storage.renewal_of_original(record.id).await,
-        }
-    }
-
     // --- renew ---
 
     /// `POST renew`: checks and issues both renewed certificates, or returns the ones already
@@ -380,68 +376,47 @@ impl Authority {
             request.encryption_certificate_serial.as_bytes(),
             request.card_number.as_str().as_bytes(),
         ]);
-        let challenge = self
-            .usable_challenge(&request.challenge_id, &fingerprint, now)
+        let holder = self
+            .prove_holder(
+                &HolderProof {
+                    challenge_id: &request.challenge_id,
+                    fingerprint: &fingerprint,
+                    signature_certificate_serial: &request.signature_certificate_serial,
+                    card_number: &request.card_number,
+                    on_card: OnCard::EncryptionCertificate(&request.encryption_certificate_serial),
+                    national_id: &national_id,
+                    birthday,
+                    card_signature: &request.card_signature.0,
+                },
+                now,
+                audit,
+            )
             .await?;
-        let signature = self
-            .challenged_certificate(&challenge, &request.signature_certificate_serial)
-            .await?;
-        let encryption = self
-            .inner
-            .storage
-            .certificate_by_serial(&request.encryption_certificate_serial)
-            .await?
-            .ok_or_else(|| {
-                Refusal::new(
-                    ErrorCode::UnknownCertificate,
-                    "the authority has no record of the encryption certificate",
-                )
-            })?;
-        let same_card = signature.role == CertificateRole::Signature
-            && encryption.role == CertificateRole::Encryption
-            && encryption.card_number == signature.card_number
-            && encryption.holder_id == signature.holder_id
-            && encryption.issued_by_renewal_id == signature.issued_by_renewal_id;
-        if !same_card {
-            return Err(Refusal::new(
-                ErrorCode::CertificatesNotSameCard,
-                "the signature and encryption certificates are not one card's pair",
-            ));
-        }
-        check_card_number(&request.card_number, &signature)?;
-        self.check_not_locked(&signature, now).await?;
-        check_proof(
-            &challenge,
-            &signature,
-            &national_id,
-            birthday,
-            &request.card_signature.0,
-        )?;
-        self.check_identity(
-            &challenge,
-            &fingerprint,
-            &signature,
-            &national_id,
-            birthday,
-            now,
-            audit,
-        )
-        .await?;
+        let Proven {
+            context,
+            parsed_certificate,
+            encryption,
+        } = holder;
+        let signature = context.certificate;
+        let encryption = encryption.ok_or_else(|| {
+            AuthorityError::Inconsistent("renew proved the holder without the pair".into())
+        })?;
 
-        if let Some(existing) = self.inner.storage.renewal_of_original(signature.id).await? {
+        if let Some(existing) = context.renewal_of_original {
             // Renewed already (an earlier request, a retry): the same certificates, never new.
             audit.entry.renewal_number = Some(existing.renewal_number.clone());
             audit.entry.detail = "renewed already; same certificates returned".into();
             if !self
                 .inner
                 .storage
-                .use_challenge(&challenge.id, &fingerprint, now, &audit.entry)
+                .use_challenge(&context.challenge.id, &fingerprint, now, &audit.entry)
                 .await?
             {
                 return Err(challenge_used());
             }
             audit.written = true;
-            return self.renew_response(&existing).await;
+            let issued = self.inner.storage.issued_renewal_by_id(existing.id).await?;
+            return Ok(renew_response(issued)?);
         }
 
         let renewal_record = if signature.issued_by_renewal_id.is_some() {
@@ -455,12 +430,19 @@ impl Authority {
             return Err(Refusal(refusal));
         }
 
-        let new_renewal = self.sign_renewal(&signature, &encryption, now).await?;
+        let new_renewal = self
+            .sign_renewal(parsed_certificate, &signature, encryption, now)
+            .await?;
         audit.entry.detail = "issued".into();
         let outcome = self
             .inner
             .storage
-            .issue_renewal(&challenge.id, &fingerprint, &new_renewal, &audit.entry)
+            .issue_renewal(
+                &context.challenge.id,
+                &fingerprint,
+                &new_renewal,
+                &audit.entry,
+            )
             .await?;
         let renewal_id = match outcome {
             IssueOutcome::Issued(_) => {
@@ -483,23 +465,33 @@ impl Authority {
             IssueOutcome::ChallengeUsed => return Err(challenge_used()),
         };
         audit.written = true;
-        let renewal = self.inner.storage.renewal_by_id(renewal_id).await?;
-        self.renew_response(&renewal).await
+        let issued = self.inner.storage.issued_renewal_by_id(renewal_id).await?;
+        Ok(renew_response(issued)?)
     }
 
-    /// The challenge, if it exists, has not expired, and was not used by another request.
-    async fn usable_challenge(
+    /// Proves that the request comes from the card's holder, the steps renew and resume
+    /// share, in this order: the challenge is usable and was offered for the named
+    /// certificate; the card's other certificates go with it and the card number is its;
+    /// the certificate is not locked; the card's signature verifies (before the identity, so
+    /// that someone without the card learns nothing about the holder); the identity matches
+    /// (a mismatch uses the challenge and counts towards the lock).
+    async fn prove_holder(
         &self,
-        challenge_id: &ChallengeId,
-        fingerprint: &[u8],
+        proof: &HolderProof<'_>,
         now: OffsetDateTime,
-    ) -> Result<ChallengeRecord, Refusal> {
-        let challenge = self
+        audit: &mut Audit,
+    ) -> Result<Proven, Refusal> {
+        let alongside = match proof.on_card {
+            OnCard::EncryptionCertificate(serial) => Some(serial),
+            OnCard::Certificates(_) => None,
+        };
+        let mut context = self
             .inner
             .storage
-            .challenge(&challenge_id.0)
+            .challenge_context(&proof.challenge_id.0, alongside)
             .await?
             .ok_or_else(|| Refusal::new(ErrorCode::ChallengeUnknown, "no such challenge"))?;
+        let challenge = &context.challenge;
         if now > challenge.expires_at {
             return Err(Refusal::new(
                 ErrorCode::ChallengeExpired,
@@ -507,44 +499,54 @@ impl Authority {
             ));
         }
         if challenge.used_at.is_some()
-            && challenge.request_fingerprint.as_deref() != Some(fingerprint)
+            && challenge.request_fingerprint.as_deref() != Some(proof.fingerprint)
         {
             return Err(challenge_used());
         }
-        Ok(challenge)
-    }
-
-    /// The certificate the challenge was offered for, which must be the one the request names.
-    async fn challenged_certificate(
-        &self,
-        challenge: &ChallengeRecord,
-        serial: &CertificateSerial,
-    ) -> Result<CertificateRecord, Refusal> {
-        let certificate = self
-            .inner
-            .storage
-            .certificate_by_id(challenge.certificate_id)
-            .await?;
-        if &certificate.serial != serial {
+        let certificate = &context.certificate;
+        if &certificate.serial != proof.signature_certificate_serial {
             return Err(Refusal::new(
                 ErrorCode::ChallengeUnknown,
                 "the challenge was offered for another certificate",
             ));
         }
-        Ok(certificate)
-    }
-
-    async fn check_not_locked(
-        &self,
-        certificate: &CertificateRecord,
-        now: OffsetDateTime,
-    ) -> Result<(), Refusal> {
-        if let Some(until) = self
-            .inner
-            .storage
-            .identity_locked_until(certificate.id)
-            .await?
-        {
+        let encryption = match proof.on_card {
+            OnCard::EncryptionCertificate(_) => {
+                let encryption = context.alongside.take().ok_or_else(|| {
+                    Refusal::new(
+                        ErrorCode::UnknownCertificate,
+                        "the authority has no record of the encryption certificate",
+                    )
+                })?;
+                let same_card = certificate.role == CertificateRole::Signature
+                    && encryption.role == CertificateRole::Encryption
+                    && encryption.card_number == certificate.card_number
+                    && encryption.holder_id == certificate.holder_id
+                    && encryption.issued_by_renewal_id == certificate.issued_by_renewal_id;
+                if !same_card {
+                    return Err(Refusal::new(
+                        ErrorCode::CertificatesNotSameCard,
+                        "the signature and encryption certificates are not one card's pair",
+                    ));
+                }
+                check_card_number(proof.card_number, certificate)?;
+                Some(encryption)
+            }
+            OnCard::Certificates(serials) => {
+                check_card_number(proof.card_number, certificate)?;
+                for serial in serials {
+                    let on_card = self.inner.storage.certificate_by_serial(serial).await?;
+                    if on_card.is_none_or(|record| record.card_number != certificate.card_number) {
+                        return Err(Refusal::new(
+                            ErrorCode::CertificatesNotSameCard,
+                            format!("certificate {serial} is not one of this card's"),
+                        ));
+                    }
+                }
+                None
+            }
+        };
+        if let Some(until) = context.locked_until {
             if now < until {
                 return Err(Refusal::new(
                     ErrorCode::RateLimited,
@@ -555,28 +557,40 @@ impl Authority {
                 ));
             }
         }
-        Ok(())
+        let parsed_certificate =
+            CitizenCertificate::from_der(&certificate.der).map_err(|error| {
+                AuthorityError::Inconsistent(format!("stored certificate: {error}"))
+            })?;
+        check_proof(
+            challenge,
+            certificate,
+            &parsed_certificate,
+            proof.national_id,
+            proof.birthday,
+            proof.card_signature,
+        )?;
+        self.check_identity(&context, proof, now, audit).await?;
+        Ok(Proven {
+            context,
+            parsed_certificate,
+            encryption,
+        })
     }
 
     /// The typed identity against the holder's record; a mismatch uses the challenge and
     /// counts towards the lock, in one transaction with its audit line.
-    #[allow(clippy::too_many_arguments)] // one check, every input it needs
     async fn check_identity(
         &self,
-        challenge: &ChallengeRecord,
-        fingerprint: &[u8],
-        certificate: &CertificateRecord,
-        national_id: &NationalId,
-        birthday: Birthday,
+        context: &ChallengeContext,
+        proof: &HolderProof<'_>,
         now: OffsetDateTime,
         audit: &mut Audit,
     ) -> Result<(), Refusal> {
-        let holder = self.inner.storage.holder(certificate.holder_id).await?;
         if self.inner.identity_key.matches(
-            national_id,
-            birthday,
-            &holder.national_id_hash,
-            &holder.birthday,
+            proof.national_id,
+            proof.birthday,
+            &context.holder.national_id_hash,
+            &context.holder.birthday,
         ) {
             return Ok(());
         }
@@ -594,9 +608,9 @@ impl Authority {
             .inner
             .storage
             .record_identity_failure(
-                &challenge.id,
-                fingerprint,
-                certificate.id,
+                &context.challenge.id,
+                proof.fingerprint,
+                context.certificate.id,
                 settings.identity_failure_limit,
                 now,
                 now + settings.identity_lock,
@@ -606,7 +620,7 @@ impl Authority {
         {
             return Err(challenge_used());
         }
-        tracing::warn!(serial = %certificate.serial, "identity mismatch");
+        tracing::warn!(serial = %context.certificate.serial, "identity mismatch");
         audit.written = true;
         Err(refusal)
     }
@@ -616,18 +630,36 @@ impl Authority {
     /// thread so that the two signatures of one renewal run on two cores at once.
     async fn sign_renewal(
         &self,
+        parsed_signature: CitizenCertificate,
         signature: &CertificateRecord,
-        encryption: &CertificateRecord,
+        encryption: CertificateRecord,
         now: OffsetDateTime,
     ) -> Result<NewRenewal, Refusal> {
-        let renew_on_blocking_thread = |original: CertificateRecord| {
-            let authority = self.clone();
-            tokio::task::spawn_blocking(move || renew_certificate(&authority, &original))
+        // Both slots at once: two requests holding one each would wait for each other.
+        let mut signature_slot = Arc::clone(&self.inner.signing_slots)
+            .acquire_many_owned(2)
+            .await
+            .map_err(|_| AuthorityError::Signing)?;
+        let encryption_slot = signature_slot.split(1).ok_or(AuthorityError::Signing)?;
+        let signed = {
+            let (authority, original) = (self.clone(), signature.clone());
+            tokio::task::spawn_blocking(move || {
+                let _slot = signature_slot;
+                renew_certificate(&authority.inner.ca, &original, &parsed_signature)
+            })
         };
-        let (signed, encrypted) = tokio::join!(
-            renew_on_blocking_thread(signature.clone()),
-            renew_on_blocking_thread(encryption.clone())
-        );
+        let encrypted = {
+            let (authority, original) = (self.clone(), encryption.clone());
+            tokio::task::spawn_blocking(move || {
+                let _slot = encryption_slot;
+                // Parsed here, off the async workers, and only here.
+                let parsed = CitizenCertificate::from_der(&original.der).map_err(|error| {
+                    AuthorityError::Inconsistent(format!("stored certificate: {error}"))
+                })?;
+                renew_certificate(&authority.inner.ca, &original, &parsed)
+            })
+        };
+        let (signed, encrypted) = tokio::join!(signed, encrypted);
         let joined = |result: Result<Result<NewCertificate, AuthorityError>, _>| {
             result.map_err(|error: tokio::task::JoinError| {
                 tracing::error!(%error, "the signing task failed");
@@ -644,41 +676,6 @@ impl Authority {
             signature: joined(signed)?,
             encryption: joined(encrypted)?,
         })
-    }
-
-    /// The answer to renew for a recorded renewal.
-    async fn renew_response(&self, renewal: &RenewalRow) -> Result<RenewResponse, Refusal> {
-        let (signature, encryption) = self.renewed_pair(renewal).await?;
-        Ok(RenewResponse {
-            renewal_number: renewal_number(renewal)?,
-            signature_certificate: Base64Bytes(signature.der),
-            encryption_certificate: Base64Bytes(encryption.der),
-            renewed_validity: signature.validity,
-        })
-    }
-
-    async fn renewed_pair(
-        &self,
-        renewal: &RenewalRow,
-    ) -> Result<(CertificateRecord, CertificateRecord), AuthorityError> {
-        let certificates = self.inner.storage.renewed_certificates(renewal.id).await?;
-        let find = |role| {
-            certificates
-                .iter()
-                .find(|certificate| certificate.role == role)
-                .cloned()
-                .ok_or_else(|| {
-                    AuthorityError::Inconsistent(format!(
-                        "renewal {} lacks its {} certificate",
-                        renewal.renewal_number,
-                        role.as_str()
-                    ))
-                })
-        };
-        Ok((
-            find(CertificateRole::Signature)?,
-            find(CertificateRole::Encryption)?,
-        ))
     }
 
     // --- complete, receipt ---
@@ -704,16 +701,15 @@ impl Authority {
         now: OffsetDateTime,
         audit: &mut Audit,
     ) -> Result<CompleteResponse, Refusal> {
-        let renewal = self
+        let issued = self
             .inner
             .storage
-            .renewal_by_number(request.renewal_number.as_str())
+            .issued_renewal_by_number(request.renewal_number.as_str())
             .await?
             .ok_or_else(renewal_unknown)?;
-        let (signature, encryption) = self.renewed_pair(&renewal).await?;
-        audit.entry.certificate_serial = Some(signature.serial.to_hex());
-        if request.signature_certificate_serial != signature.serial
-            || request.encryption_certificate_serial != encryption.serial
+        audit.entry.certificate_serial = Some(issued.signature.serial.to_hex());
+        if request.signature_certificate_serial != issued.signature.serial
+            || request.encryption_certificate_serial != issued.encryption.serial
         {
             return Err(Refusal::new(
                 ErrorCode::WrittenCertificatesMismatch,
@@ -724,12 +720,12 @@ impl Authority {
         let completed_at = self
             .inner
             .storage
-            .complete_renewal(renewal.id, now, &audit.entry)
+            .complete_renewal(issued.renewal.id, now, &audit.entry)
             .await?;
         audit.written = true;
-        tracing::info!(renewal = %renewal.renewal_number, %completed_at, "completed");
+        tracing::info!(renewal = %issued.renewal.renewal_number, %completed_at, "completed");
         Ok(CompleteResponse {
-            receipt: self.receipt_with(&renewal, signature, encryption).await?,
+            receipt: receipt(&issued)?,
         })
     }
 
@@ -745,57 +741,26 @@ impl Authority {
             written: false,
         };
         let result = async {
-            let renewal = self
+            let issued = self
                 .inner
                 .storage
-                .renewal_by_number(request.renewal_number.as_str())
+                .issued_renewal_by_number(request.renewal_number.as_str())
                 .await?
                 // Another card's renewal is "unknown": numbers are not to be probed.
-                .filter(|renewal| renewal.card_number == request.card_number.as_str())
+                .filter(|issued| issued.renewal.card_number == request.card_number.as_str())
                 .ok_or_else(renewal_unknown)?;
-            if renewal.completed_at.is_none() {
+            if issued.renewal.completed_at.is_none() {
                 return Err(Refusal::new(
                     ErrorCode::RenewalNotCompleted,
                     "the renewal is not completed: write the certificates, then complete",
                 ));
             }
             Ok(ReceiptResponse {
-                receipt: self.receipt_for(&renewal).await?,
+                receipt: receipt(&issued)?,
             })
         }
         .await;
         self.finish(result, audit).await
-    }
-
-    async fn receipt_for(&self, renewal: &RenewalRow) -> Result<Receipt, Refusal> {
-        let (signature, encryption) = self.renewed_pair(renewal).await?;
-        self.receipt_with(renewal, signature, encryption).await
-    }
-
-    async fn receipt_with(
-        &self,
-        renewal: &RenewalRow,
-        signature: CertificateRecord,
-        encryption: CertificateRecord,
-    ) -> Result<Receipt, Refusal> {
-        let original = self
-            .inner
-            .storage
-            .certificate_by_id(renewal.original_signature_certificate_id)
-            .await?;
-        let parsed = CitizenCertificate::from_der(&signature.der)
-            .map_err(|error| AuthorityError::Inconsistent(error.to_string()))?;
-        Ok(Receipt {
-            renewal_number: renewal_number(renewal)?,
-            holder_name_masked: mask_holder_name(parsed.holder_name().unwrap_or_default()),
-            card_number: CardNumber::parse(&renewal.card_number)
-                .map_err(|error| AuthorityError::Inconsistent(error.to_string()))?,
-            signature_certificate_serial: signature.serial,
-            encryption_certificate_serial: encryption.serial,
-            old_validity: original.validity,
-            new_validity: signature.validity,
-            renewed_at: renewal.renewed_at,
-        })
     }
 
     // --- resume ---
@@ -841,92 +806,139 @@ impl Authority {
                 .map(CertificateSerial::as_bytes),
         );
         let fingerprint = self.inner.identity_key.fingerprint(&parts);
-
-        let challenge = self
-            .usable_challenge(&request.challenge_id, &fingerprint, now)
+        let Proven { context, .. } = self
+            .prove_holder(
+                &HolderProof {
+                    challenge_id: &request.challenge_id,
+                    fingerprint: &fingerprint,
+                    signature_certificate_serial: &request.signature_certificate_serial,
+                    card_number: &request.card_number,
+                    on_card: OnCard::Certificates(&request.certificate_serials),
+                    national_id: &national_id,
+                    birthday,
+                    card_signature: &request.card_signature.0,
+                },
+                now,
+                audit,
+            )
             .await?;
-        let certificate = self
-            .challenged_certificate(&challenge, &request.signature_certificate_serial)
-            .await?;
-        check_card_number(&request.card_number, &certificate)?;
-        for serial in &request.certificate_serials {
-            let on_card = self.inner.storage.certificate_by_serial(serial).await?;
-            if on_card.is_none_or(|record| record.card_number != certificate.card_number) {
-                return Err(Refusal::new(
-                    ErrorCode::CertificatesNotSameCard,
-                    format!("certificate {serial} is not one of this card's"),
-                ));
-            }
-        }
-        self.check_not_locked(&certificate, now).await?;
-        check_proof(
-            &challenge,
-            &certificate,
-            &national_id,
-            birthday,
-            &request.card_signature.0,
-        )?;
-        self.check_identity(
-            &challenge,
-            &fingerprint,
-            &certificate,
-            &national_id,
-            birthday,
-            now,
-            audit,
-        )
-        .await?;
 
-        let renewal = self.renewal_concerning(&certificate).await?;
-        audit.entry.detail = match &renewal {
+        // The renewal concerning the card: the one that issued its certificate (renewed, then
+        // written), or else the one of which it holds the original (the write is pending).
+        let renewal_id = context.certificate.issued_by_renewal_id.or(context
+            .renewal_of_original
+            .as_ref()
+            .map(|renewal| renewal.id));
+        let issued = match renewal_id {
+            Some(id) => Some(self.inner.storage.issued_renewal_by_id(id).await?),
+            None => None,
+        };
+        audit.entry.detail = match &issued {
             None => "nothing pending".into(),
-            Some(renewal) if renewal.completed_at.is_some() => "completed already".into(),
+            Some(issued) if issued.renewal.completed_at.is_some() => "completed already".into(),
             Some(_) => "write pending; issued certificates returned".into(),
         };
-        if let Some(renewal) = &renewal {
-            audit.entry.renewal_number = Some(renewal.renewal_number.clone());
+        if let Some(issued) = &issued {
+            audit.entry.renewal_number = Some(issued.renewal.renewal_number.clone());
         }
         if !self
             .inner
             .storage
-            .use_challenge(&challenge.id, &fingerprint, now, &audit.entry)
+            .use_challenge(&context.challenge.id, &fingerprint, now, &audit.entry)
             .await?
         {
             return Err(challenge_used());
         }
         audit.written = true;
-        Ok(match renewal {
+        Ok(match issued {
             None => ResumeResponse::NothingPending,
-            Some(renewal) if renewal.completed_at.is_some() => ResumeResponse::Completed {
-                receipt: self.receipt_for(&renewal).await?,
+            Some(issued) if issued.renewal.completed_at.is_some() => ResumeResponse::Completed {
+                receipt: receipt(&issued)?,
             },
-            Some(renewal) => ResumeResponse::WritePending {
-                renewal: self.renew_response(&renewal).await?,
+            Some(issued) => ResumeResponse::WritePending {
+                renewal: renew_response(issued)?,
             },
         })
     }
 }
 
-/// One renewed certificate for `original`, signed by the CA (blocking: RSA signing).
+/// What a request offers to prove that it comes from the card's holder (renew and resume).
+struct HolderProof<'r> {
+    challenge_id: &'r ChallengeId,
+    /// The whole request's keyed fingerprint: the same request again is a retry.
+    fingerprint: &'r [u8],
+    signature_certificate_serial: &'r CertificateSerial,
+    card_number: &'r CardNumber,
+    on_card: OnCard<'r>,
+    national_id: &'r NationalId,
+    birthday: Birthday,
+    card_signature: &'r [u8],
+}
+
+/// The card's other certificates, as the request names them.
+#[derive(Clone, Copy)]
+enum OnCard<'r> {
+    /// renew: the encryption certificate, which must be the signature certificate's pair.
+    EncryptionCertificate(&'r CertificateSerial),
+    /// resume: every certificate the page read from the card, all of which must be its.
+    Certificates(&'r [CertificateSerial]),
+}
+
+/// What proving the holder established.
+struct Proven {
+    /// The challenge, its certificate, holder, lock and renewal, as read.
+    context: ChallengeContext,
+    /// The challenged certificate, parsed once for the proof and the renewal.
+    parsed_certificate: CitizenCertificate,
+    /// renew: the pair's encryption certificate.
+    encryption: Option<CertificateRecord>,
+}
+
+/// The answer to renew for a recorded renewal.
+fn renew_response(issued: IssuedRenewal) -> Result<RenewResponse, AuthorityError> {
+    Ok(RenewResponse {
+        renewal_number: renewal_number(&issued.renewal)?,
+        renewed_validity: issued.signature.validity,
+        signature_certificate: Base64Bytes(issued.signature.der),
+        encryption_certificate: Base64Bytes(issued.encryption.der),
+    })
+}
+
+/// The receipt of a recorded renewal.
+fn receipt(issued: &IssuedRenewal) -> Result<Receipt, AuthorityError> {
+    let parsed = CitizenCertificate::from_der(&issued.signature.der)
+        .map_err(|error| AuthorityError::Inconsistent(error.to_string()))?;
+    Ok(Receipt {
+        renewal_number: renewal_number(&issued.renewal)?,
+        holder_name_masked: mask_holder_name(parsed.holder_name().unwrap_or_default()),
+        card_number: CardNumber::parse(&issued.renewal.card_number)
+            .map_err(|error| AuthorityError::Inconsistent(error.to_string()))?,
+        signature_certificate_serial: issued.signature.serial.clone(),
+        encryption_certificate_serial: issued.encryption.serial.clone(),
+        old_validity: issued.original_validity,
+        new_validity: issued.signature.validity,
+        renewed_at: issued.renewal.renewed_at,
+    })
+}
+
+/// One renewed certificate for `original` (`parsed` is its DER, read), signed by the CA
+/// (blocking: RSA signing).
 fn renew_certificate(
-    authority: &Authority,
+    ca: &CertificateAuthority,
     original: &CertificateRecord,
+    parsed: &CitizenCertificate,
 ) -> Result<NewCertificate, AuthorityError> {
-    let parsed = CitizenCertificate::from_der(&original.der)
-        .map_err(|error| AuthorityError::Inconsistent(format!("stored certificate: {error}")))?;
     let validity = renewed_validity(&original.validity)
         .ok_or_else(|| AuthorityError::Inconsistent("renewed validity out of range".into()))?;
-    let der = issuance::renew(&authority.inner.ca, &parsed, validity)?;
-    let issued = CitizenCertificate::from_der(&der)
-        .map_err(|error| AuthorityError::Certificate(error.to_string()))?;
+    let issued = issuance::renew(ca, parsed, validity)?;
     Ok(NewCertificate {
-        serial: issued.serial().clone(),
+        serial: issued.serial,
         holder_id: original.holder_id,
         card_number: original.card_number.clone(),
         role: original.role,
         status: CertificateStatus::Valid,
         validity,
-        der,
+        der: issued.der,
     })
 }
 
@@ -934,12 +946,11 @@ fn renew_certificate(
 fn check_proof(
     challenge: &ChallengeRecord,
     certificate: &CertificateRecord,
+    parsed: &CitizenCertificate,
     national_id: &NationalId,
     birthday: Birthday,
     card_signature: &[u8],
 ) -> Result<(), Refusal> {
-    let parsed = CitizenCertificate::from_der(&certificate.der)
-        .map_err(|error| AuthorityError::Inconsistent(format!("stored certificate: {error}")))?;
     let key = parsed.rsa_public_key().ok_or_else(|| {
         AuthorityError::Inconsistent("a stored certificate has no RSA key".into())
     })?;

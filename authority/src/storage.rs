@@ -13,24 +13,30 @@
 //!   inserts with `ON CONFLICT DO NOTHING` and looks at what is there, never checks first.
 //! - A challenge is used by one conditional `UPDATE` (unused, or used by the very same
 //!   request), so two requests can never both use it.
-//! - Every write transaction starts with a write: SQLite then waits for the write lock
-//!   (`busy_timeout`) instead of failing a read transaction that tries to upgrade.
+//! - An audit line is written in the same transaction as the change it records.
+//!
+//! Writes on SQLite go through one writer thread that commits what is queued together (the
+//! `writer` module: group commit, one fsync per batch, each request in its own savepoint); reads
+//! use a pool of connections and never wait for it (WAL). On PostgreSQL each write is a
+//! transaction of its own.
+
+mod writer;
 
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
-
-use tokio::sync::{Mutex, MutexGuard};
 
 use renewal::{CertificateSerial, CertificateStatus, Validity};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::pool::PoolOptions;
-use sqlx::{Any, AnyPool, Executor, Row};
+use sqlx::{Any, AnyConnection, AnyPool, Connection, Executor, Row};
 use time::OffsetDateTime;
 
 use crate::audit::AuditEntry;
 use crate::error::AuthorityError;
 use crate::issuance::CertificateRole;
+use writer::{BoxFuture, Writer};
 
 /// Which database a URL names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -200,18 +206,57 @@ pub struct TableCounts {
     pub audit_log: i64,
 }
 
+/// A challenge with everything proving its holder needs, read at once.
+#[derive(Debug, Clone)]
+pub struct ChallengeContext {
+    /// The challenge.
+    pub challenge: ChallengeRecord,
+    /// The certificate it was offered for.
+    pub certificate: CertificateRecord,
+    /// That certificate's holder.
+    pub holder: HolderRecord,
+    /// Until when identity checks for that certificate are refused, if ever.
+    pub locked_until: Option<OffsetDateTime>,
+    /// The renewal whose original that certificate is, if any.
+    pub renewal_of_original: Option<RenewalRow>,
+    /// The certificate with the serial asked for alongside (renew: the card's encryption
+    /// certificate), if asked and recorded.
+    pub alongside: Option<CertificateRecord>,
+}
+
+/// A recorded renewal with the two certificates it issued.
+#[derive(Debug, Clone)]
+pub struct IssuedRenewal {
+    /// The renewal.
+    pub renewal: RenewalRow,
+    /// The renewed signature certificate.
+    pub signature: CertificateRecord,
+    /// The renewed encryption certificate.
+    pub encryption: CertificateRecord,
+    /// The validity of the original signature certificate (the receipt shows it).
+    pub original_validity: Validity,
+}
+
 /// The authority's database.
 #[derive(Debug, Clone)]
 pub struct Storage {
     pool: AnyPool,
     backend: Backend,
-    /// SQLite has one writer at a time; writers queue here instead of in SQLite's busy
-    /// handler, which sleeps in growing steps and wrecks latency under load.
-    sqlite_writer: Option<Arc<Mutex<()>>>,
+    /// SQLite: the one thread that writes, committing queued writes together. PostgreSQL has
+    /// concurrent writers and no such bottleneck: each write is its own transaction.
+    writer: Option<Writer>,
+    /// When (Unix seconds, the authority's clock) expired challenges were last purged.
+    last_purge: Arc<AtomicI64>,
 }
 
 /// How long a SQLite writer waits for the write lock before giving up.
 const SQLITE_BUSY_TIMEOUT_MS: u32 = 30_000;
+
+/// How long an expired challenge is kept: a late request still hears "expired" (not
+/// "unknown"), and a retry of a request that used it is told the same as before.
+const CHALLENGE_RETENTION_SECONDS: i64 = 24 * 60 * 60;
+/// Expired challenges are purged at most this often, by the next challenge offered.
+const CHALLENGE_PURGE_INTERVAL_SECONDS: i64 = 60 * 60;
 
 impl Storage {
     /// Connects to `url` (creating a SQLite file if missing) and brings the schema up to date.
@@ -228,51 +273,61 @@ impl Storage {
         let options = AnyConnectOptions::from_str(&url)?;
         let pool_options: PoolOptions<Any> = AnyPoolOptions::new()
             .acquire_timeout(Duration::from_secs(30))
+            // A local file does not go stale, and a test is a round trip to the connection's
+            // thread on every read; a server connection may have been dropped.
+            .test_before_acquire(backend == Backend::Postgres)
             .max_connections(match backend {
-                // One writer at a time anyway; a few more connections for readers.
+                // Readers only: the writer has its own connection.
                 Backend::Sqlite => 8,
                 Backend::Postgres => 16,
             });
         let pool_options = match backend {
             Backend::Sqlite => pool_options.after_connect(|connection, _| {
                 Box::pin(async move {
-                    // WAL: readers never wait for the writer. FULL: a committed renewal
-                    // survives a power cut, not only a crash.
-                    connection
-                        .execute(
-                            format!(
-                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS};"
-                            )
-                            .as_str(),
-                        )
-                        .await?;
+                    connection.execute(SQLITE_PRAGMAS.as_str()).await?;
                     Ok(())
                 })
             }),
             Backend::Postgres => pool_options,
         };
-        let pool = pool_options.connect_with(options).await?;
-        match backend {
-            Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&pool).await?,
-            Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&pool).await?,
-        }
-        let sqlite_writer = match backend {
-            Backend::Sqlite => Some(Arc::new(Mutex::new(()))),
-            Backend::Postgres => None,
+        let pool = pool_options.connect_with(options.clone()).await?;
+        let writer = match backend {
+            Backend::Sqlite => {
+                sqlx::migrate!("migrations/sqlite").run(&pool).await?;
+                let mut connection = AnyConnection::connect_with(&options).await?;
+                connection.execute(SQLITE_PRAGMAS.as_str()).await?;
+                Some(Writer::spawn(connection)?)
+            }
+            Backend::Postgres => {
+                sqlx::migrate!("migrations/postgres").run(&pool).await?;
+                None
+            }
         };
         Ok(Self {
             pool,
             backend,
-            sqlite_writer,
+            writer,
+            last_purge: Arc::new(AtomicI64::new(i64::MIN)),
         })
     }
 
-    /// Waits for this process's turn to write (SQLite only).
-    async fn writer(&self) -> Option<MutexGuard<'_, ()>> {
-        match &self.sqlite_writer {
-            Some(lock) => Some(lock.lock().await),
-            None => None,
+    /// Runs `unit` as a write: on SQLite in the writer's next batch, on PostgreSQL in a
+    /// transaction of its own. Its result once it is durable; on failure nothing of it is.
+    async fn write<T, F>(&self, unit: F) -> Result<T, AuthorityError>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, Result<T, AuthorityError>>
+            + Send
+            + 'static,
+    {
+        match &self.writer {
+            Some(writer) => writer.write(unit).await,
+            None => {
+                let mut transaction = self.pool.begin().await?;
+                let value = unit(&mut transaction).await?;
+                transaction.commit().await?;
+                Ok(value)
+            }
         }
     }
 
@@ -281,8 +336,12 @@ impl Storage {
         self.backend
     }
 
-    /// Closes every connection (a restart in tests; the end of `serve`).
+    /// Closes every connection (a restart in tests; the end of `serve`), after the writes
+    /// already queued are committed.
     pub async fn close(&self) {
+        if let Some(writer) = &self.writer {
+            writer.close().await;
+        }
         self.pool.close().await;
     }
 
@@ -295,31 +354,24 @@ impl Storage {
         birthday: &str,
         now: OffsetDateTime,
     ) -> Result<i64, AuthorityError> {
-        let _writer = self.writer().await;
-        let row = sqlx::query(
-            "INSERT INTO holders (national_id_hash, birthday, created_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (national_id_hash) DO UPDATE SET birthday = excluded.birthday \
-             RETURNING id",
-        )
-        .bind(national_id_hash.to_vec())
-        .bind(birthday.to_owned())
-        .bind(now.unix_timestamp())
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(row.try_get("id")?)
-    }
-
-    /// The holder with this id.
-    pub async fn holder(&self, id: i64) -> Result<HolderRecord, AuthorityError> {
-        let row = sqlx::query("SELECT id, national_id_hash, birthday FROM holders WHERE id = $1")
-            .bind(id)
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(HolderRecord {
-            id: row.try_get("id")?,
-            national_id_hash: row.try_get("national_id_hash")?,
-            birthday: row.try_get("birthday")?,
+        let (national_id_hash, birthday) = (national_id_hash.to_vec(), birthday.to_owned());
+        self.write(move |connection| {
+            Box::pin(async move {
+                let row = sqlx::query(
+                    "INSERT INTO holders (national_id_hash, birthday, created_at) \
+                     VALUES ($1, $2, $3) \
+                     ON CONFLICT (national_id_hash) DO UPDATE SET birthday = excluded.birthday \
+                     RETURNING id",
+                )
+                .bind(national_id_hash)
+                .bind(birthday)
+                .bind(now.unix_timestamp())
+                .fetch_one(&mut *connection)
+                .await?;
+                Ok(row.try_get(0)?)
+            })
         })
+        .await
     }
 
     /// Records an original certificate; its id.
@@ -328,25 +380,30 @@ impl Storage {
         certificate: &NewCertificate,
         now: OffsetDateTime,
     ) -> Result<i64, AuthorityError> {
-        let _writer = self.writer().await;
-        let mut connection = self.pool.acquire().await?;
-        insert_certificate(&mut connection, certificate, None, now).await
+        let certificate = certificate.clone();
+        self.write(move |connection| {
+            Box::pin(async move { insert_certificate(connection, &certificate, None, now).await })
+        })
+        .await
     }
 
-    /// Records many original certificates in one transaction (demo data, the bench).
+    /// Records many original certificates together (demo data, the bench).
     pub async fn insert_certificates(
         &self,
         certificates: &[NewCertificate],
         now: OffsetDateTime,
     ) -> Result<Vec<i64>, AuthorityError> {
-        let _writer = self.writer().await;
-        let mut transaction = self.pool.begin().await?;
-        let mut ids = Vec::with_capacity(certificates.len());
-        for certificate in certificates {
-            ids.push(insert_certificate(&mut transaction, certificate, None, now).await?);
-        }
-        transaction.commit().await?;
-        Ok(ids)
+        let certificates = certificates.to_vec();
+        self.write(move |connection| {
+            Box::pin(async move {
+                let mut ids = Vec::with_capacity(certificates.len());
+                for certificate in &certificates {
+                    ids.push(insert_certificate(connection, certificate, None, now).await?);
+                }
+                Ok(ids)
+            })
+        })
+        .await
     }
 
     /// Changes a certificate's status (revocation and suspension are the operator's; the demo
@@ -356,13 +413,18 @@ impl Storage {
         serial: &CertificateSerial,
         status: CertificateStatus,
     ) -> Result<(), AuthorityError> {
-        let _writer = self.writer().await;
-        sqlx::query("UPDATE certificates SET status = $1 WHERE serial = $2")
-            .bind(status_name(status))
-            .bind(serial.to_hex())
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        let serial = serial.to_hex();
+        self.write(move |connection| {
+            Box::pin(async move {
+                sqlx::query("UPDATE certificates SET status = $1 WHERE serial = $2")
+                    .bind(status_name(status))
+                    .bind(serial)
+                    .execute(&mut *connection)
+                    .await?;
+                Ok(())
+            })
+        })
+        .await
     }
 
     /// The certificate with this serial.
@@ -370,78 +432,78 @@ impl Storage {
         &self,
         serial: &CertificateSerial,
     ) -> Result<Option<CertificateRecord>, AuthorityError> {
-        let row = sqlx::query(&format!("{CERTIFICATE_COLUMNS} WHERE serial = $1"))
+        static SQL: LazyLock<String> = LazyLock::new(|| {
+            format!(
+                "SELECT {} FROM certificates c WHERE c.serial = $1",
+                columns("c", CERTIFICATE_FIELDS)
+            )
+        });
+        let row = sqlx::query(SQL.as_str())
             .bind(serial.to_hex())
             .fetch_optional(&self.pool)
             .await?;
-        row.map(|row| certificate_from_row(&row)).transpose()
+        row.map(|row| certificate_at(&row, 0)).transpose()
     }
 
-    /// The certificate with this id.
-    pub async fn certificate_by_id(&self, id: i64) -> Result<CertificateRecord, AuthorityError> {
-        let row = sqlx::query(&format!("{CERTIFICATE_COLUMNS} WHERE id = $1"))
-            .bind(id)
-            .fetch_one(&self.pool)
-            .await?;
-        certificate_from_row(&row)
-    }
-
-    /// The certificates a renewal issued (signature and encryption).
-    pub async fn renewed_certificates(
+    /// The certificate with this serial and the renewal concerning it: the one that issued it,
+    /// or else the one it is an original of.
+    pub async fn certificate_with_renewal(
         &self,
-        renewal_id: i64,
-    ) -> Result<Vec<CertificateRecord>, AuthorityError> {
-        let rows = sqlx::query(&format!(
-            "{CERTIFICATE_COLUMNS} WHERE issued_by_renewal_id = $1 ORDER BY role"
-        ))
-        .bind(renewal_id)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(certificate_from_row).collect()
+        serial: &CertificateSerial,
+    ) -> Result<Option<(CertificateRecord, Option<RenewalRow>)>, AuthorityError> {
+        static SQL: LazyLock<String> = LazyLock::new(|| {
+            format!(
+                "SELECT {}, {} FROM certificates c \
+                 LEFT JOIN renewals r ON r.id = COALESCE(c.issued_by_renewal_id, \
+                    (SELECT o.id FROM renewals o WHERE o.original_signature_certificate_id = c.id \
+                     OR o.original_encryption_certificate_id = c.id LIMIT 1)) \
+                 WHERE c.serial = $1",
+                columns("c", CERTIFICATE_FIELDS),
+                columns("r", RENEWAL_FIELDS)
+            )
+        });
+        let row = sqlx::query(SQL.as_str())
+            .bind(serial.to_hex())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| {
+            Ok((
+                certificate_at(&row, 0)?,
+                optional_renewal_at(&row, CERTIFICATE_FIELDS.len())?,
+            ))
+        })
+        .transpose()
     }
 
     // --- renewals ---
 
-    /// The renewal whose original is this certificate, if any.
-    pub async fn renewal_of_original(
-        &self,
-        certificate_id: i64,
-    ) -> Result<Option<RenewalRow>, AuthorityError> {
-        let row = sqlx::query(&format!(
-            "{RENEWAL_COLUMNS} WHERE original_signature_certificate_id = $1 \
-             OR original_encryption_certificate_id = $1"
-        ))
-        .bind(certificate_id)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.map(|row| renewal_from_row(&row)).transpose()
-    }
-
-    /// The renewal with this id.
-    pub async fn renewal_by_id(&self, id: i64) -> Result<RenewalRow, AuthorityError> {
-        let row = sqlx::query(&format!("{RENEWAL_COLUMNS} WHERE id = $1"))
-            .bind(id)
-            .fetch_one(&self.pool)
-            .await?;
-        renewal_from_row(&row)
-    }
-
-    /// The renewal with this number, if any.
-    pub async fn renewal_by_number(
+    /// The renewal with this number and its two certificates, if any.
+    pub async fn issued_renewal_by_number(
         &self,
         renewal_number: &str,
-    ) -> Result<Option<RenewalRow>, AuthorityError> {
-        let row = sqlx::query(&format!("{RENEWAL_COLUMNS} WHERE renewal_number = $1"))
+    ) -> Result<Option<IssuedRenewal>, AuthorityError> {
+        static SQL: LazyLock<String> =
+            LazyLock::new(|| issued_renewal_query("r.renewal_number = $1"));
+        let row = sqlx::query(SQL.as_str())
             .bind(renewal_number.to_owned())
             .fetch_optional(&self.pool)
             .await?;
-        row.map(|row| renewal_from_row(&row)).transpose()
+        row.map(|row| issued_renewal_from_row(&row)).transpose()
     }
 
-    /// Uses the challenge and records the renewal with its two certificates, in one
-    /// transaction with its audit line. The unique constraint on the originals decides a race:
-    /// the loser records nothing but its use of the challenge and its audit line, and is told
-    /// which renewal won.
+    /// The renewal with this id and its two certificates.
+    pub async fn issued_renewal_by_id(&self, id: i64) -> Result<IssuedRenewal, AuthorityError> {
+        static SQL: LazyLock<String> = LazyLock::new(|| issued_renewal_query("r.id = $1"));
+        let row = sqlx::query(SQL.as_str())
+            .bind(id)
+            .fetch_one(&self.pool)
+            .await?;
+        issued_renewal_from_row(&row)
+    }
+
+    /// Uses the challenge and records the renewal with its two certificates, together with its
+    /// audit line. The unique constraint on the originals decides a race: the loser records
+    /// nothing but its use of the challenge and its audit line, and is told which renewal won.
     pub async fn issue_renewal(
         &self,
         challenge_id: &str,
@@ -449,86 +511,22 @@ impl Storage {
         renewal: &NewRenewal,
         audit: &AuditEntry,
     ) -> Result<IssueOutcome, AuthorityError> {
-        let _writer = self.writer().await;
-        let mut transaction = self.pool.begin().await?;
-        if !use_challenge(
-            &mut transaction,
-            challenge_id,
-            request_fingerprint,
-            renewal.renewed_at,
-        )
-        .await?
-        {
-            return Ok(IssueOutcome::ChallengeUsed);
-        }
-        let inserted = sqlx::query(
-            "INSERT INTO renewals (renewal_number, holder_id, card_number, \
-             original_signature_certificate_id, original_encryption_certificate_id, renewed_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING id",
-        )
-        .bind(renewal.renewal_number.clone())
-        .bind(renewal.holder_id)
-        .bind(renewal.card_number.clone())
-        .bind(renewal.original_signature_certificate_id)
-        .bind(renewal.original_encryption_certificate_id)
-        .bind(renewal.renewed_at.unix_timestamp())
-        .fetch_optional(&mut *transaction)
-        .await?;
-        let outcome = match inserted {
-            Some(row) => {
-                let renewal_id: i64 = row.try_get("id")?;
-                for certificate in [&renewal.signature, &renewal.encryption] {
-                    insert_certificate(
-                        &mut transaction,
-                        certificate,
-                        Some(renewal_id),
-                        renewal.renewed_at,
-                    )
-                    .await?;
-                }
-                sqlx::query("DELETE FROM identity_failures WHERE certificate_id = $1")
-                    .bind(renewal.original_signature_certificate_id)
-                    .execute(&mut *transaction)
-                    .await?;
-                let mut line = audit.clone();
-                line.renewal_number = Some(renewal.renewal_number.clone());
-                insert_audit(&mut transaction, &line).await?;
-                IssueOutcome::Issued(renewal_id)
-            }
-            None => {
-                let existing = sqlx::query(
-                    "SELECT id FROM renewals WHERE original_signature_certificate_id = $1 \
-                     OR original_encryption_certificate_id = $2",
+        let (challenge_id, request_fingerprint) =
+            (challenge_id.to_owned(), request_fingerprint.to_vec());
+        let (renewal, audit) = (renewal.clone(), audit.clone());
+        self.write(move |connection| {
+            Box::pin(async move {
+                issue_renewal(
+                    connection,
+                    &challenge_id,
+                    &request_fingerprint,
+                    &renewal,
+                    audit,
                 )
-                .bind(renewal.original_signature_certificate_id)
-                .bind(renewal.original_encryption_certificate_id)
-                .fetch_optional(&mut *transaction)
-                .await?;
-                let Some(existing) = existing else {
-                    // Only a renewal-number collision gets here (48 random bits a day).
-                    return Err(AuthorityError::Inconsistent(
-                        "a renewal insert conflicted with no renewal of these originals".into(),
-                    ));
-                };
-                let renewal_id: i64 = existing.try_get("id")?;
-                let number: String =
-                    sqlx::query("SELECT renewal_number FROM renewals WHERE id = $1")
-                        .bind(renewal_id)
-                        .fetch_one(&mut *transaction)
-                        .await?
-                        .try_get("renewal_number")?;
-                let mut line = audit.clone();
-                line.renewal_number = Some(number);
-                line.detail = format!(
-                    "{}; renewed already, same certificates returned",
-                    line.detail
-                );
-                insert_audit(&mut transaction, &line).await?;
-                IssueOutcome::AlreadyRenewed(renewal_id)
-            }
-        };
-        transaction.commit().await?;
-        Ok(outcome)
+                .await
+            })
+        })
+        .await
     }
 
     /// Records a renewal done and completed elsewhere (history imported with the holders,
@@ -538,108 +536,178 @@ impl Storage {
         renewal: &NewRenewal,
         completed_at: OffsetDateTime,
     ) -> Result<i64, AuthorityError> {
-        let _writer = self.writer().await;
-        let mut transaction = self.pool.begin().await?;
-        let row = sqlx::query(
-            "INSERT INTO renewals (renewal_number, holder_id, card_number, \
-             original_signature_certificate_id, original_encryption_certificate_id, renewed_at, \
-             completed_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-        )
-        .bind(renewal.renewal_number.clone())
-        .bind(renewal.holder_id)
-        .bind(renewal.card_number.clone())
-        .bind(renewal.original_signature_certificate_id)
-        .bind(renewal.original_encryption_certificate_id)
-        .bind(renewal.renewed_at.unix_timestamp())
-        .bind(completed_at.unix_timestamp())
-        .fetch_one(&mut *transaction)
-        .await?;
-        let renewal_id: i64 = row.try_get("id")?;
-        for certificate in [&renewal.signature, &renewal.encryption] {
-            insert_certificate(
-                &mut transaction,
-                certificate,
-                Some(renewal_id),
-                renewal.renewed_at,
-            )
-            .await?;
-        }
-        transaction.commit().await?;
-        Ok(renewal_id)
+        let renewal = renewal.clone();
+        self.write(move |connection| {
+            Box::pin(async move {
+                let row = sqlx::query(
+                    "INSERT INTO renewals (renewal_number, holder_id, card_number, \
+                     original_signature_certificate_id, original_encryption_certificate_id, \
+                     renewed_at, completed_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                )
+                .bind(renewal.renewal_number.clone())
+                .bind(renewal.holder_id)
+                .bind(renewal.card_number.clone())
+                .bind(renewal.original_signature_certificate_id)
+                .bind(renewal.original_encryption_certificate_id)
+                .bind(renewal.renewed_at.unix_timestamp())
+                .bind(completed_at.unix_timestamp())
+                .fetch_one(&mut *connection)
+                .await?;
+                let renewal_id: i64 = row.try_get(0)?;
+                insert_renewed_pair(connection, &renewal, renewal_id).await?;
+                Ok(renewal_id)
+            })
+        })
+        .await
     }
 
-    /// Marks a renewal completed (the first time only); when it was completed.
+    /// Marks a renewal completed (the first time only), with the audit line; when it was
+    /// completed.
     pub async fn complete_renewal(
         &self,
         renewal_id: i64,
         now: OffsetDateTime,
         audit: &AuditEntry,
     ) -> Result<OffsetDateTime, AuthorityError> {
-        let _writer = self.writer().await;
-        let mut transaction = self.pool.begin().await?;
-        let row = sqlx::query(
-            "UPDATE renewals SET completed_at = COALESCE(completed_at, $1) WHERE id = $2 \
-             RETURNING completed_at",
-        )
-        .bind(now.unix_timestamp())
-        .bind(renewal_id)
-        .fetch_one(&mut *transaction)
-        .await?;
-        insert_audit(&mut transaction, audit).await?;
-        transaction.commit().await?;
-        instant(row.try_get("completed_at")?)
+        let audit = audit.clone();
+        self.write(move |connection| {
+            Box::pin(async move {
+                let row = sqlx::query(
+                    "UPDATE renewals SET completed_at = COALESCE(completed_at, $1) WHERE id = $2 \
+                     RETURNING completed_at",
+                )
+                .bind(now.unix_timestamp())
+                .bind(renewal_id)
+                .fetch_one(&mut *connection)
+                .await?;
+                insert_audit(connection, &audit).await?;
+                instant(row.try_get(0)?)
+            })
+        })
+        .await
     }
 
     // --- challenges ---
 
-    /// Records an offered challenge with its audit line.
+    /// Records an offered challenge with its audit line; now and then also purges the
+    /// challenges that expired long enough ago.
     pub async fn insert_challenge(
         &self,
         challenge: &ChallengeRecord,
         audit: &AuditEntry,
     ) -> Result<(), AuthorityError> {
-        let _writer = self.writer().await;
-        let mut transaction = self.pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO challenges (id, certificate_id, challenge, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(challenge.id.clone())
-        .bind(challenge.certificate_id)
-        .bind(challenge.challenge.clone())
-        .bind(challenge.created_at.unix_timestamp())
-        .bind(challenge.expires_at.unix_timestamp())
-        .execute(&mut *transaction)
-        .await?;
-        insert_audit(&mut transaction, audit).await?;
-        transaction.commit().await?;
-        Ok(())
-    }
-
-    /// The challenge with this id, if any.
-    pub async fn challenge(&self, id: &str) -> Result<Option<ChallengeRecord>, AuthorityError> {
-        let row = sqlx::query(
-            "SELECT id, certificate_id, challenge, created_at, expires_at, used_at, \
-             request_fingerprint FROM challenges WHERE id = $1",
-        )
-        .bind(id.to_owned())
-        .fetch_optional(&self.pool)
-        .await?;
-        row.map(|row| {
-            Ok(ChallengeRecord {
-                id: row.try_get("id")?,
-                certificate_id: row.try_get("certificate_id")?,
-                challenge: row.try_get("challenge")?,
-                created_at: instant(row.try_get("created_at")?)?,
-                expires_at: instant(row.try_get("expires_at")?)?,
-                used_at: row
-                    .try_get::<Option<i64>, _>("used_at")?
-                    .map(instant)
-                    .transpose()?,
-                request_fingerprint: row.try_get("request_fingerprint")?,
+        let purge_before = self.purge_due(challenge.created_at);
+        let (challenge, audit) = (challenge.clone(), audit.clone());
+        self.write(move |connection| {
+            Box::pin(async move {
+                sqlx::query(
+                    "INSERT INTO challenges (id, certificate_id, challenge, created_at, \
+                     expires_at) VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(challenge.id)
+                .bind(challenge.certificate_id)
+                .bind(challenge.challenge)
+                .bind(challenge.created_at.unix_timestamp())
+                .bind(challenge.expires_at.unix_timestamp())
+                .execute(&mut *connection)
+                .await?;
+                insert_audit(connection, &audit).await?;
+                if let Some(before) = purge_before {
+                    let purged = sqlx::query("DELETE FROM challenges WHERE expires_at < $1")
+                        .bind(before)
+                        .execute(&mut *connection)
+                        .await?
+                        .rows_affected();
+                    tracing::debug!(purged, "expired challenges purged");
+                }
+                Ok(())
             })
         })
-        .transpose()
+        .await
+    }
+
+    /// The expiry before which challenges are to be purged now, if a purge is due (at most one
+    /// per interval, whoever claims it first).
+    fn purge_due(&self, now: OffsetDateTime) -> Option<i64> {
+        let now = now.unix_timestamp();
+        let last = self.last_purge.load(Ordering::Relaxed);
+        // A clock set back (tests) makes a purge due as well as one gone forward.
+        let due = last.checked_sub(now).is_none_or(|gap| {
+            gap.unsigned_abs() >= CHALLENGE_PURGE_INTERVAL_SECONDS.unsigned_abs()
+        });
+        (due && self
+            .last_purge
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok())
+        .then(|| now.saturating_sub(CHALLENGE_RETENTION_SECONDS))
+    }
+
+    /// The challenge with this id and what proving its holder needs, if there is one; with
+    /// the certificate whose serial is `alongside`, if any (one query for all of it).
+    pub async fn challenge_context(
+        &self,
+        id: &str,
+        alongside: Option<&CertificateSerial>,
+    ) -> Result<Option<ChallengeContext>, AuthorityError> {
+        static SQL: LazyLock<String> = LazyLock::new(|| {
+            format!(
+                "SELECT {}, {}, h.id, h.national_id_hash, h.birthday, f.locked_until, {}, {} \
+                 FROM challenges ch \
+                 JOIN certificates c ON c.id = ch.certificate_id \
+                 JOIN holders h ON h.id = c.holder_id \
+                 LEFT JOIN identity_failures f ON f.certificate_id = c.id \
+                 LEFT JOIN renewals r ON r.original_signature_certificate_id = c.id \
+                    OR r.original_encryption_certificate_id = c.id \
+                 LEFT JOIN certificates a ON a.serial = $2 \
+                 WHERE ch.id = $1",
+                columns("ch", CHALLENGE_FIELDS),
+                columns("c", CERTIFICATE_FIELDS),
+                columns("r", RENEWAL_FIELDS),
+                columns("a", CERTIFICATE_FIELDS)
+            )
+        });
+        let row = sqlx::query(SQL.as_str())
+            .bind(id.to_owned())
+            .bind(alongside.map(CertificateSerial::to_hex))
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let mut at = 0;
+        let challenge = ChallengeRecord {
+            id: row.try_get(at)?,
+            certificate_id: row.try_get(at + 1)?,
+            challenge: row.try_get(at + 2)?,
+            created_at: instant(row.try_get(at + 3)?)?,
+            expires_at: instant(row.try_get(at + 4)?)?,
+            used_at: optional_instant(row.try_get(at + 5)?)?,
+            request_fingerprint: row.try_get(at + 6)?,
+        };
+        at += CHALLENGE_FIELDS.len();
+        let certificate = certificate_at(&row, at)?;
+        at += CERTIFICATE_FIELDS.len();
+        let holder = HolderRecord {
+            id: row.try_get(at)?,
+            national_id_hash: row.try_get(at + 1)?,
+            birthday: row.try_get(at + 2)?,
+        };
+        let locked_until = optional_instant(row.try_get(at + 3)?)?;
+        at += 4;
+        let renewal_of_original = optional_renewal_at(&row, at)?;
+        at += RENEWAL_FIELDS.len();
+        let alongside = match row.try_get::<Option<i64>, _>(at)? {
+            Some(_) => Some(certificate_at(&row, at)?),
+            None => None,
+        };
+        Ok(Some(ChallengeContext {
+            challenge,
+            certificate,
+            holder,
+            locked_until,
+            renewal_of_original,
+            alongside,
+        }))
     }
 
     /// Uses a challenge without issuing (resume), with the audit line; false when another
@@ -651,36 +719,22 @@ impl Storage {
         now: OffsetDateTime,
         audit: &AuditEntry,
     ) -> Result<bool, AuthorityError> {
-        let _writer = self.writer().await;
-        let mut transaction = self.pool.begin().await?;
-        if !use_challenge(&mut transaction, challenge_id, request_fingerprint, now).await? {
-            return Ok(false);
-        }
-        insert_audit(&mut transaction, audit).await?;
-        transaction.commit().await?;
-        Ok(true)
+        let (challenge_id, request_fingerprint) =
+            (challenge_id.to_owned(), request_fingerprint.to_vec());
+        let audit = audit.clone();
+        self.write(move |connection| {
+            Box::pin(async move {
+                if !use_challenge(connection, &challenge_id, &request_fingerprint, now).await? {
+                    return Ok(false);
+                }
+                insert_audit(connection, &audit).await?;
+                Ok(true)
+            })
+        })
+        .await
     }
 
     // --- identity failures ---
-
-    /// Until when identity checks for this certificate are refused, if they are.
-    pub async fn identity_locked_until(
-        &self,
-        certificate_id: i64,
-    ) -> Result<Option<OffsetDateTime>, AuthorityError> {
-        let row =
-            sqlx::query("SELECT locked_until FROM identity_failures WHERE certificate_id = $1")
-                .bind(certificate_id)
-                .fetch_optional(&self.pool)
-                .await?;
-        match row {
-            None => Ok(None),
-            Some(row) => row
-                .try_get::<Option<i64>, _>("locked_until")?
-                .map(instant)
-                .transpose(),
-        }
-    }
 
     /// Counts an identity failure (using the challenge, with the audit line). At `limit`
     /// failures in a row the certificate is locked until `locked_until` and the count starts
@@ -696,37 +750,44 @@ impl Storage {
         locked_until: OffsetDateTime,
         audit: &AuditEntry,
     ) -> Result<bool, AuthorityError> {
-        let _writer = self.writer().await;
-        let mut transaction = self.pool.begin().await?;
-        if !use_challenge(&mut transaction, challenge_id, request_fingerprint, now).await? {
-            return Ok(false);
-        }
-        sqlx::query(
-            "INSERT INTO identity_failures (certificate_id, failures, locked_until) \
-             VALUES ($1, 1, NULL) \
-             ON CONFLICT (certificate_id) DO UPDATE SET \
-             failures = CASE WHEN identity_failures.failures + 1 >= $2 THEN 0 \
-                        ELSE identity_failures.failures + 1 END, \
-             locked_until = CASE WHEN identity_failures.failures + 1 >= $2 THEN $3 \
-                            ELSE identity_failures.locked_until END",
-        )
-        .bind(certificate_id)
-        .bind(limit)
-        .bind(locked_until.unix_timestamp())
-        .execute(&mut *transaction)
-        .await?;
-        insert_audit(&mut transaction, audit).await?;
-        transaction.commit().await?;
-        Ok(true)
+        let (challenge_id, request_fingerprint) =
+            (challenge_id.to_owned(), request_fingerprint.to_vec());
+        let audit = audit.clone();
+        self.write(move |connection| {
+            Box::pin(async move {
+                if !use_challenge(connection, &challenge_id, &request_fingerprint, now).await? {
+                    return Ok(false);
+                }
+                sqlx::query(
+                    "INSERT INTO identity_failures (certificate_id, failures, locked_until) \
+                     VALUES ($1, 1, NULL) \
+                     ON CONFLICT (certificate_id) DO UPDATE SET \
+                     failures = CASE WHEN identity_failures.failures + 1 >= $2 THEN 0 \
+                                ELSE identity_failures.failures + 1 END, \
+                     locked_until = CASE WHEN identity_failures.failures + 1 >= $2 THEN $3 \
+                                    ELSE identity_failures.locked_until END",
+                )
+                .bind(certificate_id)
+                .bind(limit)
+                .bind(locked_until.unix_timestamp())
+                .execute(&mut *connection)
+                .await?;
+                insert_audit(connection, &audit).await?;
+                Ok(true)
+            })
+        })
+        .await
     }
 
     // --- audit ---
 
     /// Appends an audit line on its own.
     pub async fn audit(&self, entry: &AuditEntry) -> Result<(), AuthorityError> {
-        let _writer = self.writer().await;
-        let mut connection = self.pool.acquire().await?;
-        insert_audit(&mut connection, entry).await
+        let entry = entry.clone();
+        self.write(move |connection| {
+            Box::pin(async move { insert_audit(connection, &entry).await })
+        })
+        .await
     }
 
     /// The audit lines, oldest first (tests, inspection).
@@ -771,16 +832,169 @@ impl Storage {
     }
 }
 
-const CERTIFICATE_COLUMNS: &str = "SELECT id, serial, holder_id, card_number, role, status, \
-     not_before, not_after, der, issued_by_renewal_id FROM certificates";
-const RENEWAL_COLUMNS: &str = "SELECT id, renewal_number, holder_id, card_number, \
-     original_signature_certificate_id, original_encryption_certificate_id, renewed_at, \
-     completed_at FROM renewals";
+/// Every connection's settings. WAL: readers never wait for the writer. FULL: a committed
+/// renewal survives a power cut, not only a crash.
+static SQLITE_PRAGMAS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
+         PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS};"
+    )
+});
+
+/// Columns are read by position (joins repeat names); these lists fix the positions.
+const CERTIFICATE_FIELDS: &[&str] = &[
+    "id",
+    "serial",
+    "holder_id",
+    "card_number",
+    "role",
+    "status",
+    "not_before",
+    "not_after",
+    "der",
+    "issued_by_renewal_id",
+];
+const RENEWAL_FIELDS: &[&str] = &[
+    "id",
+    "renewal_number",
+    "holder_id",
+    "card_number",
+    "original_signature_certificate_id",
+    "original_encryption_certificate_id",
+    "renewed_at",
+    "completed_at",
+];
+const CHALLENGE_FIELDS: &[&str] = &[
+    "id",
+    "certificate_id",
+    "challenge",
+    "created_at",
+    "expires_at",
+    "used_at",
+    "request_fingerprint",
+];
+
+/// `a.x, a.y, …`
+fn columns(alias: &str, fields: &[&str]) -> String {
+    fields
+        .iter()
+        .map(|field| format!("{alias}.{field}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A renewal, its two certificates and its original's validity, for the renewal `condition`
+/// picks. Outer joins for the certificates: a renewal lacking one is reported, not hidden.
+fn issued_renewal_query(condition: &str) -> String {
+    format!(
+        "SELECT {}, {}, {}, o.not_before, o.not_after FROM renewals r \
+         LEFT JOIN certificates s ON s.issued_by_renewal_id = r.id AND s.role = 'signature' \
+         LEFT JOIN certificates e ON e.issued_by_renewal_id = r.id AND e.role = 'encryption' \
+         JOIN certificates o ON o.id = r.original_signature_certificate_id \
+         WHERE {condition}",
+        columns("r", RENEWAL_FIELDS),
+        columns("s", CERTIFICATE_FIELDS),
+        columns("e", CERTIFICATE_FIELDS)
+    )
+}
+
+fn issued_renewal_from_row(row: &AnyRow) -> Result<IssuedRenewal, AuthorityError> {
+    let renewal = renewal_at(row, 0)?;
+    let certificate = |at: usize, role: CertificateRole| {
+        // The id is NULL when the outer join found no certificate of this role.
+        match row.try_get::<Option<i64>, _>(at)? {
+            Some(_) => certificate_at(row, at),
+            None => Err(AuthorityError::Inconsistent(format!(
+                "renewal {} lacks its {} certificate",
+                renewal.renewal_number,
+                role.as_str()
+            ))),
+        }
+    };
+    let signature_at = RENEWAL_FIELDS.len();
+    let encryption_at = signature_at + CERTIFICATE_FIELDS.len();
+    let original_at = encryption_at + CERTIFICATE_FIELDS.len();
+    Ok(IssuedRenewal {
+        signature: certificate(signature_at, CertificateRole::Signature)?,
+        encryption: certificate(encryption_at, CertificateRole::Encryption)?,
+        original_validity: Validity {
+            not_before: instant(row.try_get(original_at)?)?,
+            not_after: instant(row.try_get(original_at + 1)?)?,
+        },
+        renewal,
+    })
+}
+
+/// The body of [`Storage::issue_renewal`], run inside its transaction.
+async fn issue_renewal(
+    connection: &mut AnyConnection,
+    challenge_id: &str,
+    request_fingerprint: &[u8],
+    renewal: &NewRenewal,
+    mut audit: AuditEntry,
+) -> Result<IssueOutcome, AuthorityError> {
+    if !use_challenge(
+        connection,
+        challenge_id,
+        request_fingerprint,
+        renewal.renewed_at,
+    )
+    .await?
+    {
+        return Ok(IssueOutcome::ChallengeUsed);
+    }
+    let inserted = sqlx::query(
+        "INSERT INTO renewals (renewal_number, holder_id, card_number, \
+         original_signature_certificate_id, original_encryption_certificate_id, renewed_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING id",
+    )
+    .bind(renewal.renewal_number.clone())
+    .bind(renewal.holder_id)
+    .bind(renewal.card_number.clone())
+    .bind(renewal.original_signature_certificate_id)
+    .bind(renewal.original_encryption_certificate_id)
+    .bind(renewal.renewed_at.unix_timestamp())
+    .fetch_optional(&mut *connection)
+    .await?;
+    if let Some(row) = inserted {
+        let renewal_id: i64 = row.try_get(0)?;
+        insert_renewed_pair(connection, renewal, renewal_id).await?;
+        sqlx::query("DELETE FROM identity_failures WHERE certificate_id = $1")
+            .bind(renewal.original_signature_certificate_id)
+            .execute(&mut *connection)
+            .await?;
+        audit.renewal_number = Some(renewal.renewal_number.clone());
+        insert_audit(connection, &audit).await?;
+        return Ok(IssueOutcome::Issued(renewal_id));
+    }
+    let existing = sqlx::query(
+        "SELECT id, renewal_number FROM renewals WHERE original_signature_certificate_id = $1 \
+         OR original_encryption_certificate_id = $2",
+    )
+    .bind(renewal.original_signature_certificate_id)
+    .bind(renewal.original_encryption_certificate_id)
+    .fetch_optional(&mut *connection)
+    .await?;
+    let Some(existing) = existing else {
+        // Only a renewal-number collision gets here (48 random bits a day).
+        return Err(AuthorityError::Inconsistent(
+            "a renewal insert conflicted with no renewal of these originals".into(),
+        ));
+    };
+    let renewal_id: i64 = existing.try_get(0)?;
+    audit.renewal_number = Some(existing.try_get(1)?);
+    audit.detail = format!(
+        "{}; renewed already, same certificates returned",
+        audit.detail
+    );
+    insert_audit(connection, &audit).await?;
+    Ok(IssueOutcome::AlreadyRenewed(renewal_id))
+}
 
 /// Marks the challenge used by this request, unless another request used it; the same
 /// request again (a retry) may use it again.
 async fn use_challenge(
-    connection: &mut sqlx::AnyConnection,
+    connection: &mut AnyConnection,
     challenge_id: &str,
     request_fingerprint: &[u8],
     now: OffsetDateTime,
@@ -798,7 +1012,7 @@ async fn use_challenge(
 }
 
 async fn insert_certificate(
-    connection: &mut sqlx::AnyConnection,
+    connection: &mut AnyConnection,
     certificate: &NewCertificate,
     issued_by_renewal_id: Option<i64>,
     now: OffsetDateTime,
@@ -820,11 +1034,40 @@ async fn insert_certificate(
     .bind(now.unix_timestamp())
     .fetch_one(&mut *connection)
     .await?;
-    Ok(row.try_get("id")?)
+    Ok(row.try_get(0)?)
+}
+
+/// Records the two certificates a renewal issued, in one statement (one round trip).
+async fn insert_renewed_pair(
+    connection: &mut AnyConnection,
+    renewal: &NewRenewal,
+    renewal_id: i64,
+) -> Result<(), AuthorityError> {
+    let mut query = sqlx::query(
+        "INSERT INTO certificates (serial, holder_id, card_number, role, status, not_before, \
+         not_after, der, issued_by_renewal_id, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10), \
+         ($11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
+    );
+    for certificate in [&renewal.signature, &renewal.encryption] {
+        query = query
+            .bind(certificate.serial.to_hex())
+            .bind(certificate.holder_id)
+            .bind(certificate.card_number.clone())
+            .bind(certificate.role.as_str())
+            .bind(status_name(certificate.status))
+            .bind(certificate.validity.not_before.unix_timestamp())
+            .bind(certificate.validity.not_after.unix_timestamp())
+            .bind(certificate.der.clone())
+            .bind(renewal_id)
+            .bind(renewal.renewed_at.unix_timestamp());
+    }
+    query.execute(&mut *connection).await?;
+    Ok(())
 }
 
 async fn insert_audit(
-    connection: &mut sqlx::AnyConnection,
+    connection: &mut AnyConnection,
     entry: &AuditEntry,
 ) -> Result<(), AuthorityError> {
     sqlx::query(
@@ -843,42 +1086,49 @@ async fn insert_audit(
     Ok(())
 }
 
-fn certificate_from_row(row: &AnyRow) -> Result<CertificateRecord, AuthorityError> {
-    let serial: String = row.try_get("serial")?;
-    let role: String = row.try_get("role")?;
-    let status: String = row.try_get("status")?;
+/// The certificate in `row`'s columns from `at` on ([`CERTIFICATE_FIELDS`]).
+fn certificate_at(row: &AnyRow, at: usize) -> Result<CertificateRecord, AuthorityError> {
+    let serial: String = row.try_get(at + 1)?;
+    let role: String = row.try_get(at + 4)?;
+    let status: String = row.try_get(at + 5)?;
     Ok(CertificateRecord {
-        id: row.try_get("id")?,
+        id: row.try_get(at)?,
         serial: CertificateSerial::from_hex(&serial)
             .map_err(|error| AuthorityError::Inconsistent(error.to_string()))?,
-        holder_id: row.try_get("holder_id")?,
-        card_number: row.try_get("card_number")?,
+        holder_id: row.try_get(at + 2)?,
+        card_number: row.try_get(at + 3)?,
         role: CertificateRole::parse(&role)
             .ok_or_else(|| AuthorityError::Inconsistent(format!("certificate role {role:?}")))?,
         status: parse_status(&status)?,
         validity: Validity {
-            not_before: instant(row.try_get("not_before")?)?,
-            not_after: instant(row.try_get("not_after")?)?,
+            not_before: instant(row.try_get(at + 6)?)?,
+            not_after: instant(row.try_get(at + 7)?)?,
         },
-        der: row.try_get("der")?,
-        issued_by_renewal_id: row.try_get("issued_by_renewal_id")?,
+        der: row.try_get(at + 8)?,
+        issued_by_renewal_id: row.try_get(at + 9)?,
     })
 }
 
-fn renewal_from_row(row: &AnyRow) -> Result<RenewalRow, AuthorityError> {
+/// The renewal in `row`'s columns from `at` on ([`RENEWAL_FIELDS`]).
+fn renewal_at(row: &AnyRow, at: usize) -> Result<RenewalRow, AuthorityError> {
     Ok(RenewalRow {
-        id: row.try_get("id")?,
-        renewal_number: row.try_get("renewal_number")?,
-        holder_id: row.try_get("holder_id")?,
-        card_number: row.try_get("card_number")?,
-        original_signature_certificate_id: row.try_get("original_signature_certificate_id")?,
-        original_encryption_certificate_id: row.try_get("original_encryption_certificate_id")?,
-        renewed_at: instant(row.try_get("renewed_at")?)?,
-        completed_at: row
-            .try_get::<Option<i64>, _>("completed_at")?
-            .map(instant)
-            .transpose()?,
+        id: row.try_get(at)?,
+        renewal_number: row.try_get(at + 1)?,
+        holder_id: row.try_get(at + 2)?,
+        card_number: row.try_get(at + 3)?,
+        original_signature_certificate_id: row.try_get(at + 4)?,
+        original_encryption_certificate_id: row.try_get(at + 5)?,
+        renewed_at: instant(row.try_get(at + 6)?)?,
+        completed_at: optional_instant(row.try_get(at + 7)?)?,
     })
+}
+
+/// The outer-joined renewal from `at` on, `None` when the join found none.
+fn optional_renewal_at(row: &AnyRow, at: usize) -> Result<Option<RenewalRow>, AuthorityError> {
+    match row.try_get::<Option<i64>, _>(at)? {
+        Some(_) => renewal_at(row, at).map(Some),
+        None => Ok(None),
+    }
 }
 
 fn status_name(status: CertificateStatus) -> &'static str {
@@ -903,4 +1153,8 @@ fn parse_status(text: &str) -> Result<CertificateStatus, AuthorityError> {
 fn instant(unix_seconds: i64) -> Result<OffsetDateTime, AuthorityError> {
     OffsetDateTime::from_unix_timestamp(unix_seconds)
         .map_err(|error| AuthorityError::Inconsistent(format!("stored time: {error}")))
+}
+
+fn optional_instant(unix_seconds: Option<i64>) -> Result<Option<OffsetDateTime>, AuthorityError> {
+    unix_seconds.map(instant).transpose()
 }
