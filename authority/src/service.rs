@@ -255,36 +255,30 @@ impl Authority {
         now: OffsetDateTime,
         audit: &mut Audit,
     ) -> Result<VerdictResponse, Refusal> {
-        let certificate = CitizenCertificate::from_der(&request.certificate.0)
-            .map_err(|error| Refusal::new(ErrorCode::MalformedCertificate, error.to_string()))?;
-        audit.entry.certificate_serial = Some(certificate.serial().to_hex());
-        certificate
-            .holder()
-            .map_err(|error| Refusal::new(ErrorCode::NotCitizenCertificate, error.to_string()))?;
-        if CertificateRole::of(&certificate) != Some(CertificateRole::Signature) {
-            return Err(Refusal::new(
-                ErrorCode::NotCitizenCertificate,
-                "a verdict is asked for the card's signature certificate",
-            ));
-        }
-        if !self.inner.ca.issued(&certificate) {
-            return Err(Refusal::new(
-                ErrorCode::UnknownIssuer,
-                "the certificate was not issued by this authority's CA",
-            ));
-        }
-        let (record, renewal) = self
-            .inner
-            .storage
-            .certificate_with_renewal(certificate.serial())
-            .await?
-            .filter(|(record, _)| record.der == certificate.der())
-            .ok_or_else(|| {
-                Refusal::new(
-                    ErrorCode::UnknownCertificate,
-                    "the authority has no record of this certificate",
-                )
-            })?;
+        let (record, renewal, certificate_on_record) =
+            match self.recorded_certificate(request, audit).await {
+                Ok((record, renewal)) => (record, renewal, None),
+                // Not a certificate on record, but the card has a renewal whose write was
+                // interrupted: its slot holds a torn copy. The verdict and challenge are the
+                // original's, and the card proves possession of that key to resume.
+                Err(refusal) => {
+                    let interrupted = match &request.card_number {
+                        Some(card) => {
+                            self.inner
+                                .storage
+                                .interrupted_renewal_of_card(card.as_str())
+                                .await?
+                        }
+                        None => None,
+                    };
+                    let Some((record, renewal)) = interrupted else {
+                        return Err(refusal);
+                    };
+                    audit.entry.certificate_serial = Some(record.serial.to_hex());
+                    let on_record = record.der.clone().into();
+                    (record, Some(renewal), Some(on_record))
+                }
+            };
         let renewal_record = if renewal.is_some() {
             RenewalRecord::Renewed
         } else {
@@ -292,6 +286,12 @@ impl Authority {
         };
         let verdict = decide(&record.validity, record.status, renewal_record, now);
         audit.entry.detail = format!("verdict {}", verdict.kind());
+        if certificate_on_record.is_some() {
+            audit
+                .entry
+                .detail
+                .push_str("; for the original on record (the card's copy is torn)");
+        }
         if let Some(renewal) = &renewal {
             audit.entry.renewal_number = Some(renewal.renewal_number.clone());
         }
@@ -321,8 +321,48 @@ impl Authority {
             certificate_serial: record.serial,
             verdict,
             challenge,
-            certificate_on_record: None,
+            certificate_on_record,
         })
+    }
+
+    /// The signature certificate asked about, with its record and renewal; refused when it is
+    /// not one of this CA's citizen signature certificates on record, byte for byte.
+    async fn recorded_certificate(
+        &self,
+        request: &VerdictRequest,
+        audit: &mut Audit,
+    ) -> Result<(CertificateRecord, Option<RenewalRow>), Refusal> {
+        let certificate = CitizenCertificate::from_der(&request.certificate.0)
+            .map_err(|error| Refusal::new(ErrorCode::MalformedCertificate, error.to_string()))?;
+        audit.entry.certificate_serial = Some(certificate.serial().to_hex());
+        certificate
+            .holder()
+            .map_err(|error| Refusal::new(ErrorCode::NotCitizenCertificate, error.to_string()))?;
+        if CertificateRole::of(&certificate) != Some(CertificateRole::Signature) {
+            return Err(Refusal::new(
+                ErrorCode::NotCitizenCertificate,
+                "a verdict is asked for the card's signature certificate",
+            ));
+        }
+        if !self.inner.ca.issued(&certificate) {
+            return Err(Refusal::new(
+                ErrorCode::UnknownIssuer,
+                "the certificate was not issued by this authority's CA",
+            ));
+        }
+        let found = self
+            .inner
+            .storage
+            .certificate_with_renewal(certificate.serial())
+            .await?
+            .filter(|(record, _)| record.der == certificate.der())
+            .ok_or_else(|| {
+                Refusal::new(
+                    ErrorCode::UnknownCertificate,
+                    "the authority has no record of this certificate",
+                )
+            })?;
+        Ok(found)
     }
 
     fn new_challenge(&self, now: OffsetDateTime) -> Result<ChallengeOffer, AuthorityError> {
@@ -534,9 +574,12 @@ impl Authority {
             }
             OnCard::Certificates(serials) => {
                 check_card_number(proof.card_number, certificate)?;
+                // A serial on record for another card means certificates of two cards; one on
+                // record for none may be read from a copy torn by the interrupted write that
+                // the resume is for, and is no reason to refuse.
                 for serial in serials {
                     let on_card = self.inner.storage.certificate_by_serial(serial).await?;
-                    if on_card.is_none_or(|record| record.card_number != certificate.card_number) {
+                    if on_card.is_some_and(|record| record.card_number != certificate.card_number) {
                         return Err(Refusal::new(
                             ErrorCode::CertificatesNotSameCard,
                             format!("certificate {serial} is not one of this card's"),

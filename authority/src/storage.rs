@@ -475,6 +475,37 @@ impl Storage {
         .transpose()
     }
 
+    /// The original signature certificate of the card's renewal that is issued but not
+    /// completed, with that renewal, if any.
+    pub async fn interrupted_renewal_of_card(
+        &self,
+        card_number: &str,
+    ) -> Result<Option<(CertificateRecord, RenewalRow)>, AuthorityError> {
+        static SQL: LazyLock<String> = LazyLock::new(|| {
+            format!(
+                "SELECT {}, {} FROM renewals r \
+                 JOIN certificates c ON c.id = r.original_signature_certificate_id \
+                 WHERE r.card_number = $1 AND r.completed_at IS NULL \
+                 ORDER BY r.id DESC LIMIT 1",
+                columns("c", CERTIFICATE_FIELDS),
+                columns("r", RENEWAL_FIELDS)
+            )
+        });
+        let row = sqlx::query(SQL.as_str())
+            .bind(card_number.to_owned())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| {
+            let certificate = certificate_at(&row, 0)?;
+            let renewal =
+                optional_renewal_at(&row, CERTIFICATE_FIELDS.len())?.ok_or_else(|| {
+                    AuthorityError::Inconsistent("a joined renewal row is missing".into())
+                })?;
+            Ok((certificate, renewal))
+        })
+        .transpose()
+    }
+
     // --- renewals ---
 
     /// The renewal with this number and its two certificates, if any.

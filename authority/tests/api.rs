@@ -15,8 +15,8 @@ use ccid::Reader;
 use common::{assert_refused, serial_of, Harness, START};
 use renewal::api::{
     Base64Bytes, ChallengeId, CompleteRequest, CompleteResponse, ReceiptRequest, RenewResponse,
-    ResumeRequest, ResumeResponse, ServerInfoResponse, VerdictRequest, COMPLETE_PATH, RECEIPT_PATH,
-    RENEW_PATH, RESUME_PATH, SERVER_INFO_PATH, VERDICT_PATH,
+    ResumeRequest, ResumeResponse, ServerInfoResponse, VerdictRequest, VerdictResponse,
+    COMPLETE_PATH, RECEIPT_PATH, RENEW_PATH, RESUME_PATH, SERVER_INFO_PATH, VERDICT_PATH,
 };
 use renewal::proof::proof_message;
 use renewal::rules::{renewal_window, renewed_validity};
@@ -928,4 +928,97 @@ async fn the_audit_log_is_append_only() {
         let error = sqlx::query(statement).execute(&pool).await.unwrap_err();
         assert!(error.to_string().contains("append-only"), "{error}");
     }
+}
+
+#[tokio::test]
+async fn a_card_with_a_torn_signature_certificate_resumes_by_its_number() {
+    let harness = Harness::start().await;
+    let case = DemoCase::InWindow;
+    let demo = harness.card(case).clone();
+    let card_number = CardNumber::parse(&demo.holder.card_number).unwrap();
+    let verdict_of = |certificate: Vec<u8>, card_number: Option<CardNumber>| VerdictRequest {
+        certificate: Base64Bytes(certificate),
+        card_number,
+    };
+    // Before any renewal, a damaged copy is refused, card number or not.
+    let mut torn = demo.signature_certificate.clone();
+    torn[..4].copy_from_slice(&[0x30, 0x82, 0x7F, 0xFF]);
+    assert_refused(
+        &harness
+            .post(
+                VERDICT_PATH,
+                &verdict_of(torn.clone(), Some(card_number.clone())),
+            )
+            .await,
+        400,
+        "malformed_certificate",
+    );
+
+    let offer = harness.challenge(case).await;
+    let renewed = renew_response(
+        harness
+            .post(RENEW_PATH, &harness.honest_renew_request(case, &offer))
+            .await,
+    );
+    let renewals = harness.counts().await.renewals;
+    // The write was torn: the new certificate's start over the old one's rest, which parses
+    // but is neither; and a header that no longer parses.
+    let mut mixed = demo.signature_certificate.clone();
+    mixed[..200].copy_from_slice(&renewed.signature_certificate.0[..200]);
+    for damaged in [mixed, torn] {
+        // Without the card number there is nothing to go by.
+        let (status, _) = harness
+            .post(VERDICT_PATH, &verdict_of(damaged.clone(), None))
+            .await;
+        assert!((400..500).contains(&status), "{status}");
+        // Another card's number gets nothing either.
+        let stranger = CardNumber::parse("DM99999999999999").unwrap();
+        let (status, _) = harness
+            .post(VERDICT_PATH, &verdict_of(damaged.clone(), Some(stranger)))
+            .await;
+        assert!((400..500).contains(&status), "{status}");
+
+        let (status, body) = harness
+            .post(
+                VERDICT_PATH,
+                &verdict_of(damaged, Some(card_number.clone())),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let verdict: VerdictResponse = serde_json::from_value(body).unwrap();
+        assert_eq!(
+            verdict
+                .certificate_on_record
+                .as_ref()
+                .map(|der| der.0.clone()),
+            Some(demo.signature_certificate.clone()),
+            "the original on record is handed back"
+        );
+        let serial = serial_of(&demo.signature_certificate);
+        assert_eq!(verdict.certificate_serial, serial);
+        let offer = verdict.challenge.expect("a challenge to resume with");
+        let resume = ResumeRequest {
+            card_number: card_number.clone(),
+            // Only the intact encryption certificate is reported as on the card.
+            certificate_serials: vec![serial_of(&demo.encryption_certificate)],
+            challenge_id: offer.challenge_id.clone(),
+            signature_certificate_serial: serial.clone(),
+            national_id: demo.holder.national_id.clone(),
+            birthday: demo.holder.birthday.clone(),
+            card_signature: Base64Bytes(common::sign_proof(
+                &demo.keys.signature,
+                &offer,
+                &serial,
+                &demo.holder.national_id,
+                &demo.holder.birthday,
+            )),
+        };
+        let (status, body) = harness.post(RESUME_PATH, &resume).await;
+        assert_eq!(status, 200, "{body}");
+        match serde_json::from_value(body).unwrap() {
+            ResumeResponse::WritePending { renewal } => assert_eq!(renewal, renewed),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(harness.counts().await.renewals, renewals, "nothing issued again");
 }
