@@ -1020,5 +1020,9 @@ async fn a_card_with_a_torn_signature_certificate_resumes_by_its_number() {
             other => panic!("{other:?}"),
         }
     }
-    assert_eq!(harness.counts().await.renewals, renewals, "nothing issued again");
+    assert_eq!(
+        harness.counts().await.renewals,
+        renewals,
+        "nothing issued again"
+    );
 }

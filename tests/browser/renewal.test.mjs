@@ -25,6 +25,12 @@ const OUTPUT = resolve(process.env.BROWSER_TEST_OUTPUT || join(ROOT, 'target/bro
 // The demo holder whose certificate is in its renewal window (authority/DEMO.md).
 const IN_WINDOW = { card: 'in_window', nationalId: 'D100000013', birthday: '0690115', pin: '690115' };
 const TOO_EARLY = 'too_early';
+// CCID commands from sending the identity form (VERIFY, the signature, then the writes) to the
+// write of the signature certificate, and to that of the encryption certificate, on the
+// EZ100PU with the demo card (each certificate goes in one extended UPDATE BINARY). They change
+// only when the driver's or the card's command sequence does; the test then says so.
+const PULL_IN_SIGNATURE = 6;
+const PULL_IN_ENCRYPTION = 14;
 
 // Generous: a first page load compiles the wasm, and the EZ100PU moves 16 bytes per transfer.
 const STEP_TIMEOUT = 60_000;
@@ -147,14 +153,18 @@ async function typeIdentity(page, { nationalId, birthday, pin }) {
   await page.getByLabel('PIN碼').fill(pin);
 }
 
-/** From the start page to sending the identity form, with the in-window card in `reader`. */
-async function sendIdentity(page, reader, identity = IN_WINDOW) {
+/**
+ * From the start page to sending the identity form, with the in-window card in `reader`;
+ * `beforeSending` runs just before the form is sent.
+ */
+async function sendIdentity(page, reader, identity = IN_WINDOW, beforeSending = async () => {}) {
   await insertCard(page, reader, IN_WINDOW.card);
   await connect(page);
   await expectHeading(page, '可以辦理展期');
   await page.getByRole('button', { name: '下一步：確認身分' }).click();
   await expectHeading(page, '確認身分');
   await typeIdentity(page, identity);
+  await beforeSending();
   await page.getByRole('button', { name: '確認', exact: true }).click();
 }
 
@@ -248,35 +258,40 @@ describe('the renewal page in Chromium', { concurrency: false }, () => {
     noPageErrors(page);
   });
 
-  test('(f) a card pulled out while writing is finished by the next run, one renewal only', async () => {
-    const server = await startServer();
+  /**
+   * Pulls the in-window card out of the EZ100PU `commands` CCID commands after the identity
+   * form is sent, then checks that a fresh tab finishes the same renewal, issued once. Returns
+   * the card's signature certificate serial before, and the one the next run found on it.
+   */
+  async function interruptAndResume(server, commands, name) {
     const page = await openPage(server, 'usb=protected-class&choose=ez100pu');
     const issued = [];
+    let before = null;
     page.on('response', async (response) => {
       if (response.url().endsWith('/api/v1/renew') && response.ok()) {
         issued.push((await response.json()).renewal_number);
       }
+      if (response.url().endsWith('/api/v1/verdict') && response.ok()) {
+        before ??= (await response.json()).certificate_serial;
+      }
     });
-    await sendIdentity(page, 'ez100pu');
-    // Pull the card a few commands into writing the new certificates.
-    await page
-      .locator('.progress-steps li[aria-current="step"]', { hasText: '寫入憑證' })
-      .waitFor({ timeout: STEP_TIMEOUT });
-    await page.evaluate((n) => window.usbStandin.removeCardAfter('ez100pu', n), Number(process.env.PULL_AFTER ?? 3));
-    await expectHeading(page, '請插入自然人憑證IC卡').catch(async (error) => {
-      await screenshot(page, 'f-failed');
-      throw error;
-    });
-    await page.getByText('寫入新憑證時卡片被取出').waitFor({ timeout: 5000 }).catch(async (error) => {
-      await screenshot(page, 'f-failed');
-      throw error;
-    });
-    await screenshot(page, 'f-interrupted');
-    assert.equal(issued.length, 1);
+    await sendIdentity(page, 'ez100pu', IN_WINDOW, () =>
+      page.evaluate((n) => window.usbStandin.removeCardAfter('ez100pu', n), commands),
+    );
+    await expectHeading(page, '請插入自然人憑證IC卡');
+    await page.getByText('寫入新憑證時卡片被取出').waitFor();
+    await screenshot(page, `${name}-interrupted`);
+    assert.equal(issued.length, 1, 'issued once');
 
-    // The next run: a fresh tab of the same browser profile, the same card put back.
+    // The next run: a fresh tab, the same card put back.
     await page.close();
     const next = await openPage(server, 'usb=protected-class&choose=ez100pu');
+    let after = null;
+    next.on('response', async (response) => {
+      if (response.url().endsWith('/api/v1/verdict') && response.ok()) {
+        after = (await response.json()).certificate_serial;
+      }
+    });
     await insertCard(next, 'ez100pu', IN_WINDOW.card);
     await connect(next);
     await expectHeading(next, '完成先前的展期');
@@ -284,8 +299,21 @@ describe('the renewal page in Chromium', { concurrency: false }, () => {
     await next.getByRole('button', { name: '寫入憑證' }).click();
     await expectHeading(next, '展期作業成功');
     assert.equal(await receiptNumber(next), issued[0], 'the same renewal was finished');
-    await screenshot(next, 'f-resumed');
+    await screenshot(next, `${name}-resumed`);
     noPageErrors(next);
+    await next.close();
+    return { before, after };
+  }
+
+  test('(f) a card pulled out while writing is finished by the next run, one renewal only', async () => {
+    // Pulled while the signature certificate was being written: the card still holds both
+    // originals.
+    const first = await interruptAndResume(await startServer(), PULL_IN_SIGNATURE, 'f-first');
+    assert.equal(first.after, first.before, 'the next run found the original signature certificate');
+    // Pulled while the encryption certificate was being written: the signature certificate is
+    // already the new one.
+    const second = await interruptAndResume(await startServer(), PULL_IN_ENCRYPTION, 'f-second');
+    assert.notEqual(second.after, second.before, 'the next run found the new signature certificate');
   });
 
   test('(g) an EZ100PU-dialect reader and a TPDU T=1 reader both complete a renewal', async () => {
