@@ -342,6 +342,24 @@ fn pulling_the_card_at_the_card_step_goes_back_to_insert_card() {
     recorded.check_states();
 }
 
+/// The next run of an interrupted renewal: a fresh page connects to `reader`, is asked for the
+/// identity again (the card proves its key and the holder is checked before the issued
+/// certificates are handed back), and the form is sent.
+fn resumed_in_a_new_page(authority: &AuthorityDouble, reader: &SimReader) -> Recorded {
+    let mut next = flow(authority, ORDINARY_TAB);
+    let config = SimReaderConfig::ez100pu();
+    block_on(
+        next.flow
+            .connect(&mut SimChooser::new(reader, &config, Tab::Ordinary)),
+    );
+    let FlowState::Identity(step) = next.state() else {
+        panic!("{:?}", next.state());
+    };
+    assert_eq!(step.purpose, IdentityPurpose::Resume);
+    block_on(next.flow.submit_identity(NATIONAL_ID, BIRTHDAY, pin(PIN)));
+    next
+}
+
 /// A renewal of the eligible card whose card is pulled out `commands` commands into writing
 /// the new certificates: the page says the renewal was interrupted.
 fn interrupted_while_writing(
@@ -394,19 +412,7 @@ fn pulling_the_card_while_writing_is_finished_by_the_next_run() {
     // The page dies. Next run: the same card in the same reader, a fresh page.
     drop(recorded);
     reader.insert(Box::new(card.clone()));
-    let mut next = flow(&authority, ORDINARY_TAB);
-    let config = SimReaderConfig::ez100pu();
-    block_on(
-        next.flow
-            .connect(&mut SimChooser::new(&reader, &config, Tab::Ordinary)),
-    );
-    let FlowState::Identity(step) = next.state() else {
-        panic!("{:?}", next.state());
-    };
-    // The holder is asked again: the card proves its key and the identity is checked before
-    // the issued certificates are handed back.
-    assert_eq!(step.purpose, IdentityPurpose::Resume);
-    block_on(next.flow.submit_identity(NATIONAL_ID, BIRTHDAY, pin(PIN)));
+    let next = resumed_in_a_new_page(&authority, &reader);
     assert_eq!(authority.calls("resume"), 1);
     let FlowState::Done(completion) = next.state() else {
         panic!("{:?}", next.state());
@@ -429,6 +435,7 @@ fn pulling_the_card_while_writing_is_finished_by_the_next_run() {
     }
 
     // A third visit finds the card renewed: the card page says so, nothing is asked.
+    let config = SimReaderConfig::ez100pu();
     let mut third = flow(&authority, ORDINARY_TAB);
     block_on(
         third
@@ -735,17 +742,7 @@ fn torn_signature_slot_is_finished(damage: impl Fn(&[u8], &[u8]) -> Vec<u8>) {
         .unwrap();
 
     reader.insert(Box::new(card.clone()));
-    let mut next = flow(&authority, ORDINARY_TAB);
-    let config = SimReaderConfig::ez100pu();
-    block_on(
-        next.flow
-            .connect(&mut SimChooser::new(&reader, &config, Tab::Ordinary)),
-    );
-    let FlowState::Identity(step) = next.state() else {
-        panic!("{:?}", next.state());
-    };
-    assert_eq!(step.purpose, IdentityPurpose::Resume);
-    block_on(next.flow.submit_identity(NATIONAL_ID, BIRTHDAY, pin(PIN)));
+    let next = resumed_in_a_new_page(&authority, &reader);
     assert!(
         matches!(next.state(), FlowState::Done(_)),
         "{:?}",

@@ -811,21 +811,12 @@ async fn a_restart_between_renew_and_complete_loses_nothing() {
     );
     let offer = verdict.challenge.unwrap();
     let serial = serial_of(&demo.signature_certificate);
-    let resume = ResumeRequest {
-        card_number: CardNumber::parse(&demo.holder.card_number).unwrap(),
-        certificate_serials: vec![serial.clone(), serial_of(&demo.encryption_certificate)],
-        challenge_id: offer.challenge_id.clone(),
-        signature_certificate_serial: serial.clone(),
-        national_id: demo.holder.national_id.clone(),
-        birthday: demo.holder.birthday.clone(),
-        card_signature: Base64Bytes(common::sign_proof(
-            &demo.keys.signature,
-            &offer,
-            &serial,
-            &demo.holder.national_id,
-            &demo.holder.birthday,
-        )),
-    };
+    let resume = resume_request(
+        &demo,
+        &offer,
+        &serial,
+        vec![serial.clone(), serial_of(&demo.encryption_certificate)],
+    );
     let (status, body) = harness.post(RESUME_PATH, &resume).await;
     assert_eq!(status, 200, "{body}");
     match serde_json::from_value(body).unwrap() {
@@ -877,24 +868,15 @@ async fn a_restart_between_renew_and_complete_loses_nothing() {
     let verdict = harness.verdict(&renewed.signature_certificate.0).await;
     let offer = verdict.challenge.unwrap();
     let new_serial = serial_of(&renewed.signature_certificate.0);
-    let resume = ResumeRequest {
-        card_number: CardNumber::parse(&demo.holder.card_number).unwrap(),
-        certificate_serials: vec![
+    let resume = resume_request(
+        &demo,
+        &offer,
+        &new_serial,
+        vec![
             new_serial.clone(),
             complete.encryption_certificate_serial.clone(),
         ],
-        challenge_id: offer.challenge_id.clone(),
-        signature_certificate_serial: new_serial.clone(),
-        national_id: demo.holder.national_id.clone(),
-        birthday: demo.holder.birthday.clone(),
-        card_signature: Base64Bytes(common::sign_proof(
-            &demo.keys.signature,
-            &offer,
-            &new_serial,
-            &demo.holder.national_id,
-            &demo.holder.birthday,
-        )),
-    };
+    );
     let (status, body) = harness.post(RESUME_PATH, &resume).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["state"], "completed");
@@ -997,22 +979,12 @@ async fn a_card_with_a_torn_signature_certificate_resumes_by_its_number() {
         let serial = serial_of(&demo.signature_certificate);
         assert_eq!(verdict.certificate_serial, serial);
         let offer = verdict.challenge.expect("a challenge to resume with");
-        let resume = ResumeRequest {
-            card_number: card_number.clone(),
-            // Only the intact encryption certificate is reported as on the card.
-            certificate_serials: vec![serial_of(&demo.encryption_certificate)],
-            challenge_id: offer.challenge_id.clone(),
-            signature_certificate_serial: serial.clone(),
-            national_id: demo.holder.national_id.clone(),
-            birthday: demo.holder.birthday.clone(),
-            card_signature: Base64Bytes(common::sign_proof(
-                &demo.keys.signature,
-                &offer,
-                &serial,
-                &demo.holder.national_id,
-                &demo.holder.birthday,
-            )),
-        };
+        let resume = resume_request(
+            &demo,
+            &offer,
+            &serial,
+            vec![serial_of(&demo.encryption_certificate)],
+        );
         let (status, body) = harness.post(RESUME_PATH, &resume).await;
         assert_eq!(status, 200, "{body}");
         match serde_json::from_value(body).unwrap() {
@@ -1025,4 +997,29 @@ async fn a_card_with_a_torn_signature_certificate_resumes_by_its_number() {
         renewals,
         "nothing issued again"
     );
+}
+
+/// A resume request from a demo card holding `on_card`, proving its key over `offer` for the
+/// signature certificate `serial`, with the holder's identity.
+fn resume_request(
+    demo: &authority::demo::DemoCard,
+    offer: &renewal::api::ChallengeOffer,
+    serial: &renewal::CertificateSerial,
+    on_card: Vec<renewal::CertificateSerial>,
+) -> ResumeRequest {
+    ResumeRequest {
+        card_number: CardNumber::parse(&demo.holder.card_number).unwrap(),
+        certificate_serials: on_card,
+        challenge_id: offer.challenge_id.clone(),
+        signature_certificate_serial: serial.clone(),
+        national_id: demo.holder.national_id.clone(),
+        birthday: demo.holder.birthday.clone(),
+        card_signature: Base64Bytes(common::sign_proof(
+            &demo.keys.signature,
+            offer,
+            serial,
+            &demo.holder.national_id,
+            &demo.holder.birthday,
+        )),
+    }
 }
