@@ -233,7 +233,11 @@ impl ResumeRequest {
 
 /// Response to `POST` [`RESUME_PATH`], tagged by `state`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "state", rename_all = "snake_case")]
+#[serde(
+    tag = "state",
+    rename_all = "snake_case",
+    try_from = "crate::wire::FlatResumeResponse"
+)]
 pub enum ResumeResponse {
     /// No renewal is pending for this card: start from the verdict.
     NothingPending,

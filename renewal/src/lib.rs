@@ -55,6 +55,7 @@ pub mod receipt;
 pub mod roc_date;
 pub mod rules;
 mod text;
+mod wire;
 
 pub use api::{ApiError, ErrorCode};
 pub use birthday::{Birthday, BirthdayError};

@@ -186,7 +186,11 @@ fn english_list(items: &[String]) -> String {
 /// (`eligible`, `too_early`, `too_late`, `already_renewed`, `revoked`, `suspended`,
 /// `not_original_term`) and times as RFC 3339.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(
+    tag = "kind",
+    rename_all = "snake_case",
+    try_from = "crate::wire::FlatVerdict"
+)]
 pub enum Verdict {
     /// Renewal is possible now.
     Eligible {

@@ -190,6 +190,78 @@ fn renew_complete_resume_receipt_bodies() {
 }
 
 #[test]
+fn every_verdict_reads_back_from_its_flat_json() {
+    use renewal::rules::{AlreadyRenewedBasis, NewCardApplication};
+    let verdicts = [
+        Verdict::Eligible {
+            window_closes_at: datetime!(2027-01-12 15:59:59 UTC),
+            renewed: new_validity(),
+        },
+        Verdict::TooEarly {
+            window_opens_at: datetime!(2023-11-13 15:59:59 UTC),
+            window_closes_at: datetime!(2027-01-12 15:59:59 UTC),
+            renewed: new_validity(),
+        },
+        Verdict::TooLate {
+            window_closed_at: datetime!(2027-01-12 15:59:59 UTC),
+            new_card: NewCardApplication::official(),
+        },
+        Verdict::AlreadyRenewed {
+            basis: AlreadyRenewedBasis::EightYearTerm,
+            expires_for_good_at: datetime!(2027-01-12 15:59:59 UTC),
+            new_card: NewCardApplication::official(),
+        },
+        Verdict::Revoked,
+        Verdict::Suspended,
+        Verdict::NotOriginalTerm {
+            validity: old_validity(),
+        },
+    ];
+    for verdict in &verdicts {
+        let json = round_trip(verdict);
+        assert_eq!(json["kind"], verdict.kind());
+        // Inside an error body too.
+        round_trip(&ApiError {
+            code: ErrorCode::TooEarly,
+            message: "refused".into(),
+            verdict: Some(verdict.clone()),
+        });
+    }
+    // Fields of other kinds and unknown fields are ignored, as a newer authority may add some.
+    let json = json!({"kind": "revoked", "renewed": null, "note": "from a newer authority"});
+    assert_eq!(
+        serde_json::from_value::<Verdict>(json).unwrap(),
+        Verdict::Revoked
+    );
+}
+
+#[test]
+fn a_tagged_answer_missing_its_fields_is_refused_by_name() {
+    let error = serde_json::from_value::<Verdict>(json!({
+        "kind": "too_early",
+        "window_opens_at": "2023-11-13T15:59:59Z",
+        "renewed": {"not_before": "2019-01-12T02:47:35Z", "not_after": "2027-01-12T15:59:59Z"},
+    }))
+    .unwrap_err();
+    assert!(
+        error.to_string().contains("window_closes_at") && error.to_string().contains("too_early"),
+        "{error}"
+    );
+    assert!(serde_json::from_value::<Verdict>(json!({"kind": "maybe"})).is_err());
+    assert!(serde_json::from_value::<Verdict>(json!({"renewed": null})).is_err());
+    assert!(serde_json::from_value::<Verdict>(json!({
+        "kind": "eligible",
+        "window_closes_at": "not a time",
+        "renewed": {"not_before": "2019-01-12T02:47:35Z", "not_after": "2027-01-12T15:59:59Z"},
+    }))
+    .is_err());
+    let error =
+        serde_json::from_value::<ResumeResponse>(json!({"state": "write_pending"})).unwrap_err();
+    assert!(error.to_string().contains("renewal"), "{error}");
+    assert!(serde_json::from_value::<ResumeResponse>(json!({"state": "completed"})).is_err());
+}
+
+#[test]
 fn validated_fields_refuse_bad_values_on_the_wire() {
     assert!(serde_json::from_value::<CardNumber>(json!("TP0300")).is_err());
     assert!(serde_json::from_value::<CertificateSerial>(json!("xyz")).is_err());
