@@ -12,7 +12,7 @@ use std::fmt;
 
 use const_oid::db::{rfc4519, rfc5912};
 use const_oid::AssociatedOid;
-use der::asn1::{ObjectIdentifier, PrintableStringRef, UintRef};
+use der::asn1::{AnyRef, ObjectIdentifier, OctetStringRef, PrintableStringRef, UintRef};
 use der::{Decode, Encode, Sequence};
 use serde::{Deserialize, Serialize};
 use spki::SubjectPublicKeyInfoOwned;
@@ -21,8 +21,7 @@ use x509_cert::attr::AttributeTypeAndValue;
 use x509_cert::certificate::TbsCertificate;
 use x509_cert::ext::pkix::name::DirectoryString;
 use x509_cert::ext::pkix::{
-    AuthorityKeyIdentifier, BasicConstraints, KeyUsage as X509KeyUsage, SubjectDirectoryAttributes,
-    SubjectKeyIdentifier,
+    BasicConstraints, KeyUsage as X509KeyUsage, SubjectDirectoryAttributes, SubjectKeyIdentifier,
 };
 use x509_cert::name::Name;
 use x509_cert::time::Time;
@@ -319,10 +318,9 @@ impl CitizenCertificate {
             not_before: instant(tbs.validity().not_before, "notBefore")?,
             not_after: instant(tbs.validity().not_after, "notAfter")?,
         };
-        let authority_key_id =
-            extension::<AuthorityKeyIdentifier>(tbs, "authority key identifier")?
-                .and_then(|aki| aki.key_identifier)
-                .map(|id| id.as_bytes().to_vec());
+        let authority_key_id = extension::<AuthorityKeyId<'_>>(tbs, "authority key identifier")?
+            .and_then(|aki| aki.key_identifier)
+            .map(|id| id.as_bytes().to_vec());
         let subject_key_id = extension::<SubjectKeyIdentifier>(tbs, "subject key identifier")?
             .map(|ski| ski.0.as_bytes().to_vec());
         let key_usage = extension::<X509KeyUsage>(tbs, "key usage")?.map(|usage| KeyUsage {
@@ -488,6 +486,24 @@ impl CitizenCertificate {
     }
 }
 
+/// An AuthorityKeyIdentifier (RFC 5280 § 4.2.1.1), read for its key identifier. The issuer
+/// name and serial alternative, which MOICA certificates do not carry, is checked for shape
+/// but its general names are left undecoded: x509-cert's decoding of every `GeneralName`
+/// choice is about 15 KB of the page's WebAssembly.
+#[derive(Sequence)]
+struct AuthorityKeyId<'a> {
+    #[asn1(context_specific = "0", tag_mode = "IMPLICIT", optional = "true")]
+    key_identifier: Option<&'a OctetStringRef>,
+    #[asn1(context_specific = "1", tag_mode = "IMPLICIT", optional = "true")]
+    authority_cert_issuer: Option<Vec<AnyRef<'a>>>,
+    #[asn1(context_specific = "2", tag_mode = "IMPLICIT", optional = "true")]
+    authority_cert_serial_number: Option<UintRef<'a>>,
+}
+
+impl AssociatedOid for AuthorityKeyId<'_> {
+    const OID: ObjectIdentifier = const_oid::db::rfc5280::ID_CE_AUTHORITY_KEY_IDENTIFIER;
+}
+
 /// An extension decoded as `T`; a malformed or repeated one is an error.
 fn extension<'a, T>(
     tbs: &'a TbsCertificate,
@@ -633,4 +649,60 @@ fn attribute_to_string(atv: &AttributeTypeAndValue) -> String {
             format!("#{hex}")
         });
     format!("{label}={value}")
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use der::asn1::OctetString;
+    use der::{Decode, Encode};
+    use x509_cert::ext::pkix::name::GeneralName;
+    use x509_cert::ext::pkix::AuthorityKeyIdentifier;
+    use x509_cert::name::Name;
+    use x509_cert::serial_number::SerialNumber;
+
+    use super::AuthorityKeyId;
+
+    /// The narrow reading agrees with x509-cert's full one, whichever fields are present.
+    #[test]
+    fn authority_key_id_reads_the_key_identifier_beside_any_issuer_and_serial() {
+        let key_id = OctetString::new(vec![0x5A; 20]).unwrap();
+        let issuer: Name = "CN=Root,O=Example,C=TW".parse().unwrap();
+        let cases = [
+            AuthorityKeyIdentifier {
+                key_identifier: Some(key_id.clone()),
+                authority_cert_issuer: None,
+                authority_cert_serial_number: None,
+            },
+            AuthorityKeyIdentifier {
+                key_identifier: Some(key_id.clone()),
+                authority_cert_issuer: Some(vec![GeneralName::DirectoryName(issuer.clone())]),
+                authority_cert_serial_number: Some(SerialNumber::new(&[0x01, 0x02]).unwrap()),
+            },
+            AuthorityKeyIdentifier {
+                key_identifier: None,
+                authority_cert_issuer: Some(vec![
+                    GeneralName::DirectoryName(issuer),
+                    GeneralName::DnsName(der::asn1::Ia5String::new("ca.example").unwrap()),
+                ]),
+                authority_cert_serial_number: Some(SerialNumber::new(&[0x7F]).unwrap()),
+            },
+        ];
+        for full in cases {
+            let der = full.to_der().unwrap();
+            let narrow = AuthorityKeyId::from_der(&der).unwrap();
+            assert_eq!(
+                narrow.key_identifier.map(|id| id.as_bytes().to_vec()),
+                full.key_identifier.map(|id| id.as_bytes().to_vec())
+            );
+            assert_eq!(
+                narrow.authority_cert_issuer.map(|names| names.len()),
+                full.authority_cert_issuer.map(|names| names.len())
+            );
+        }
+        // Not an AuthorityKeyIdentifier: refused, as before.
+        assert!(AuthorityKeyId::from_der(&[0x30, 0x03, 0x80, 0x05, 0x00]).is_err());
+        assert!(AuthorityKeyId::from_der(&[0x04, 0x00]).is_err());
+    }
 }
