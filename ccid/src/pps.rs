@@ -184,20 +184,17 @@ pub fn select_fi_di(card_fi_di: u8, reader: &ReaderRates) -> u8 {
     let Some(default_rate) = baud_rate(DEFAULT_FI_DI, reader.clock_khz) else {
         return DEFAULT_FI_DI;
     };
-    let mut candidates: Vec<(u8, u8)> = (0x1..=0xF)
+    // The fastest candidate the reader runs (Di values are distinct).
+    (0x1..=0xF)
         .filter_map(|di_index| Some((di_from_index(di_index)?, di_index)))
         .filter(|&(di, _)| di <= card_di)
-        .collect();
-    // Fastest first.
-    candidates.sort_unstable_by_key(|&(di, _)| std::cmp::Reverse(di));
-    candidates
-        .into_iter()
-        .map(|(_, di_index)| fi_index << 4 | di_index)
-        .find(|&index| {
+        .map(|(di, di_index)| (di, fi_index << 4 | di_index))
+        .filter(|&(_, index)| {
             baud_rate(index, reader.clock_khz)
                 .is_some_and(|rate| rate > default_rate && reader.runs(rate))
         })
-        .unwrap_or(DEFAULT_FI_DI)
+        .max_by_key(|&(di, _)| di)
+        .map_or(DEFAULT_FI_DI, |(_, index)| index)
 }
 
 impl ReaderRates {

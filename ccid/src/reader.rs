@@ -476,16 +476,17 @@ impl<T: UsbTransport> Reader<T> {
         if self.interface.descriptor.automatic().voltage {
             return vec![PowerSelect::Automatic];
         }
-        let mut voltages = self.interface.descriptor.voltages();
-        voltages.sort_unstable_by(|a, b| b.cmp(a));
-        let selects: Vec<PowerSelect> = voltages
-            .into_iter()
-            .map(|voltage| match voltage {
-                Voltage::V5_0 => PowerSelect::V5_0,
-                Voltage::V3_0 => PowerSelect::V3_0,
-                Voltage::V1_8 => PowerSelect::V1_8,
-            })
-            .collect();
+        // Highest voltage first.
+        let voltages = self.interface.descriptor.voltages();
+        let selects: Vec<PowerSelect> = [
+            (Voltage::V5_0, PowerSelect::V5_0),
+            (Voltage::V3_0, PowerSelect::V3_0),
+            (Voltage::V1_8, PowerSelect::V1_8),
+        ]
+        .into_iter()
+        .filter(|(voltage, _)| voltages.contains(voltage))
+        .map(|(_, select)| select)
+        .collect();
         if selects.is_empty() {
             vec![PowerSelect::Automatic]
         } else {
