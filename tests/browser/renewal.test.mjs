@@ -39,6 +39,8 @@ let browser;
 const servers = [];
 
 before(async () => {
+  // Only this run's screenshots: a renamed or removed case leaves no stale picture behind.
+  rmSync(join(OUTPUT, 'screenshots'), { recursive: true, force: true });
   mkdirSync(join(OUTPUT, 'screenshots'), { recursive: true });
   browser = await chromium.launch({
     executablePath: CHROMIUM,
