@@ -283,75 +283,41 @@ pub struct Holder<'a> {
     pub id_last_four: &'a str,
 }
 
-/// A certificate of the MOICA hierarchy, read from DER: a citizen's or a CA's.
+/// A certificate read from DER for what a renewal shows and compares: holder name, subject
+/// serialNumber, validity, serial and public key. Its extensions are not decoded, so the page
+/// carries no code for them (about 9 KB of brotli-compressed WebAssembly); the authority, which
+/// checks the profile, reads a [`CitizenCertificate`].
 #[derive(Debug, Clone)]
-pub struct CitizenCertificate {
+pub struct CertificateView {
     der: Vec<u8>,
     x509: Certificate,
     holder_name: Option<String>,
     subject_serial_number: Option<String>,
-    id_last_four: Option<String>,
-    certificate_type: Option<CertificateType>,
-    mobile: bool,
     validity: Validity,
     serial: CertificateSerial,
-    authority_key_id: Option<Vec<u8>>,
-    subject_key_id: Option<Vec<u8>>,
-    key_usage: Option<KeyUsage>,
-    is_ca: bool,
-    rsa_public_key: Option<RsaPublicKey>,
 }
 
-impl CitizenCertificate {
+impl CertificateView {
     /// Reads a DER certificate (exactly one, no trailing bytes).
     pub fn from_der(der: &[u8]) -> Result<Self, CertificateError> {
         let x509 = Certificate::from_der(der).map_err(CertificateError::Der)?;
         let tbs = x509.tbs_certificate();
         let subject = tbs.subject();
-
         let holder_name = directory_string(subject, rfc4519::COMMON_NAME, "CN")?;
         let subject_serial_number =
             directory_string(subject, rfc4519::SERIAL_NUMBER, "serialNumber")?;
-
-        let directory = read_directory_attributes(tbs)?;
         let validity = Validity {
             not_before: instant(tbs.validity().not_before, "notBefore")?,
             not_after: instant(tbs.validity().not_after, "notAfter")?,
         };
-        let authority_key_id = extension::<AuthorityKeyId<'_>>(tbs, "authority key identifier")?
-            .and_then(|aki| aki.key_identifier)
-            .map(|id| id.as_bytes().to_vec());
-        let subject_key_id = extension::<SubjectKeyIdentifier>(tbs, "subject key identifier")?
-            .map(|ski| ski.0.as_bytes().to_vec());
-        let key_usage = extension::<X509KeyUsage>(tbs, "key usage")?.map(|usage| KeyUsage {
-            digital_signature: usage.digital_signature(),
-            non_repudiation: usage.non_repudiation(),
-            key_encipherment: usage.key_encipherment(),
-            data_encipherment: usage.data_encipherment(),
-            key_agreement: usage.key_agreement(),
-            key_cert_sign: usage.key_cert_sign(),
-            crl_sign: usage.crl_sign(),
-        });
-        let is_ca = extension::<BasicConstraints>(tbs, "basic constraints")?
-            .is_some_and(|constraints| constraints.ca);
-        let rsa_public_key = read_rsa_public_key(tbs.subject_public_key_info())?;
-
         let serial = CertificateSerial::from_der_integer_bytes(tbs.serial_number().as_bytes());
         Ok(Self {
             der: der.to_vec(),
+            x509,
             holder_name,
             subject_serial_number,
-            id_last_four: directory.id_last_four,
-            certificate_type: directory.certificate_type,
-            mobile: directory.mobile,
             validity,
             serial,
-            authority_key_id,
-            subject_key_id,
-            key_usage,
-            is_ca,
-            rsa_public_key,
-            x509,
         })
     }
 
@@ -376,6 +342,104 @@ impl CitizenCertificate {
         self.subject_serial_number.as_deref()
     }
 
+    /// notBefore and notAfter.
+    pub fn validity(&self) -> Validity {
+        self.validity
+    }
+
+    /// The certificate's serial number.
+    pub fn serial(&self) -> &CertificateSerial {
+        &self.serial
+    }
+
+    /// The SubjectPublicKeyInfo, DER-encoded: the renewed certificate must carry the same.
+    pub fn subject_public_key_info_der(&self) -> Result<Vec<u8>, CertificateError> {
+        self.x509
+            .tbs_certificate()
+            .subject_public_key_info()
+            .to_der()
+            .map_err(CertificateError::Der)
+    }
+}
+
+/// A certificate of the MOICA hierarchy, read from DER with the extensions the profile uses:
+/// a citizen's or a CA's.
+#[derive(Debug, Clone)]
+pub struct CitizenCertificate {
+    view: CertificateView,
+    id_last_four: Option<String>,
+    certificate_type: Option<CertificateType>,
+    mobile: bool,
+    authority_key_id: Option<Vec<u8>>,
+    subject_key_id: Option<Vec<u8>>,
+    key_usage: Option<KeyUsage>,
+    is_ca: bool,
+    rsa_public_key: Option<RsaPublicKey>,
+}
+
+impl CitizenCertificate {
+    /// Reads a DER certificate (exactly one, no trailing bytes); a malformed or repeated
+    /// extension of those the profile uses is an error.
+    pub fn from_der(der: &[u8]) -> Result<Self, CertificateError> {
+        let view = CertificateView::from_der(der)?;
+        let tbs = view.x509.tbs_certificate();
+        let directory = read_directory_attributes(tbs)?;
+        let authority_key_id = extension::<AuthorityKeyId<'_>>(tbs, "authority key identifier")?
+            .and_then(|aki| aki.key_identifier)
+            .map(|id| id.as_bytes().to_vec());
+        let subject_key_id = extension::<SubjectKeyIdentifier>(tbs, "subject key identifier")?
+            .map(|ski| ski.0.as_bytes().to_vec());
+        let key_usage = extension::<X509KeyUsage>(tbs, "key usage")?.map(|usage| KeyUsage {
+            digital_signature: usage.digital_signature(),
+            non_repudiation: usage.non_repudiation(),
+            key_encipherment: usage.key_encipherment(),
+            data_encipherment: usage.data_encipherment(),
+            key_agreement: usage.key_agreement(),
+            key_cert_sign: usage.key_cert_sign(),
+            crl_sign: usage.crl_sign(),
+        });
+        let is_ca = extension::<BasicConstraints>(tbs, "basic constraints")?
+            .is_some_and(|constraints| constraints.ca);
+        let rsa_public_key = read_rsa_public_key(tbs.subject_public_key_info())?;
+        Ok(Self {
+            id_last_four: directory.id_last_four,
+            certificate_type: directory.certificate_type,
+            mobile: directory.mobile,
+            authority_key_id,
+            subject_key_id,
+            key_usage,
+            is_ca,
+            rsa_public_key,
+            view,
+        })
+    }
+
+    /// What every certificate has, without the profile's extensions.
+    pub fn view(&self) -> &CertificateView {
+        &self.view
+    }
+
+    /// The certificate's DER bytes, as read.
+    pub fn der(&self) -> &[u8] {
+        self.view.der()
+    }
+
+    /// The decoded X.509 structure, for anything this type does not surface.
+    pub fn x509(&self) -> &Certificate {
+        self.view.x509()
+    }
+
+    /// The holder's name (subject CN), decoded from UTF8String, BMPString, PrintableString or
+    /// TeletexString as it occurs. CA certificates have none.
+    pub fn holder_name(&self) -> Option<&str> {
+        self.view.holder_name()
+    }
+
+    /// The subject serialNumber (16 digits on MOICA certificates; not the ID number).
+    pub fn subject_serial_number(&self) -> Option<&str> {
+        self.view.subject_serial_number()
+    }
+
     /// The last 4 digits of the holder's national ID number (attribute 2.16.886.1.100.2.51).
     pub fn id_last_four(&self) -> Option<&str> {
         self.id_last_four.as_deref()
@@ -393,22 +457,22 @@ impl CitizenCertificate {
 
     /// notBefore and notAfter.
     pub fn validity(&self) -> Validity {
-        self.validity
+        self.view.validity()
     }
 
     /// The issuer, as `C=TW, O=行政院, OU=內政部憑證管理中心` (attributes in DER order).
     pub fn issuer(&self) -> String {
-        name_to_string(self.x509.tbs_certificate().issuer())
+        name_to_string(self.x509().tbs_certificate().issuer())
     }
 
     /// The subject, as `C=TW, CN=王小明, serialNumber=…` (attributes in DER order).
     pub fn subject(&self) -> String {
-        name_to_string(self.x509.tbs_certificate().subject())
+        name_to_string(self.x509().tbs_certificate().subject())
     }
 
     /// The certificate's serial number.
     pub fn serial(&self) -> &CertificateSerial {
-        &self.serial
+        self.view.serial()
     }
 
     /// The authority key identifier's keyIdentifier: tells MOICA G1, G2 and G3 apart.
@@ -423,11 +487,7 @@ impl CitizenCertificate {
 
     /// The SubjectPublicKeyInfo, DER-encoded: the renewed certificate must carry the same.
     pub fn subject_public_key_info_der(&self) -> Result<Vec<u8>, CertificateError> {
-        self.x509
-            .tbs_certificate()
-            .subject_public_key_info()
-            .to_der()
-            .map_err(CertificateError::Der)
+        self.view.subject_public_key_info_der()
     }
 
     /// The RSA public key, if the key is RSA.

@@ -60,7 +60,9 @@ mod wire;
 pub use api::{ApiError, ErrorCode};
 pub use birthday::{Birthday, BirthdayError};
 pub use card_number::{CardNumber, CardNumberError};
-pub use certificate::{CertificateError, CertificateSerial, CitizenCertificate, KeyRole};
+pub use certificate::{
+    CertificateError, CertificateSerial, CertificateView, CitizenCertificate, KeyRole,
+};
 pub use language::Language;
 pub use national_id::{NationalId, NationalIdError};
 pub use proof::Challenge;

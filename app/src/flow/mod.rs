@@ -34,7 +34,7 @@ use renewal::api::{
 };
 use renewal::certificate::CertificateSerial;
 use renewal::rules::{classify_term, Term};
-use renewal::{proof, Birthday, CardNumber, CitizenCertificate, NationalId, Receipt, Verdict};
+use renewal::{proof, Birthday, CardNumber, CertificateView, NationalId, Receipt, Verdict};
 
 pub use ccid_card::CcidCard;
 pub use ports::{
@@ -64,8 +64,8 @@ pub struct BrowserEnvironment {
 struct CardRead {
     /// The signature slot's certificate bytes (empty when the slot holds none).
     signature_der: Vec<u8>,
-    signature: Option<CitizenCertificate>,
-    encryption: Option<CitizenCertificate>,
+    signature: Option<CertificateView>,
+    encryption: Option<CertificateView>,
     /// What to tell the user when a certificate is missing or unreadable and the authority
     /// has no interrupted renewal that explains it.
     unreadable: Option<Problem>,
@@ -77,11 +77,11 @@ struct CardRead {
 struct LoadedCard {
     number: CardNumber,
     /// The signature certificate the authority's verdict and challenge are about.
-    signature: CitizenCertificate,
+    signature: CertificateView,
     /// The card's copy of it is damaged (an interrupted write); `signature` is the authority's.
     signature_damaged: bool,
     /// `None` when the slot is damaged (an interrupted write).
-    encryption: Option<CitizenCertificate>,
+    encryption: Option<CertificateView>,
     overview: CardOverview,
     challenge: Option<ChallengeOffer>,
 }
@@ -344,8 +344,8 @@ impl<C: CardPort, A: AuthorityPort> RenewalFlow<C, A> {
         };
         let read = match certificates {
             Ok(certificates) => {
-                let signature = CitizenCertificate::from_der(&certificates.signature);
-                let encryption = CitizenCertificate::from_der(&certificates.encryption);
+                let signature = CertificateView::from_der(&certificates.signature);
+                let encryption = CertificateView::from_der(&certificates.encryption);
                 let unreadable = match (&signature, &encryption) {
                     (Err(error), _) | (_, Err(error)) => {
                         Some(problems::certificate_unreadable(error.to_string()))
@@ -409,7 +409,7 @@ impl<C: CardPort, A: AuthorityPort> RenewalFlow<C, A> {
         // The signature certificate the verdict is about: the one on record when the card's
         // copy was damaged by an interrupted write, else the card's.
         let (signature, damaged) = match (&answer.certificate_on_record, read.signature) {
-            (Some(der), _) => match CitizenCertificate::from_der(&der.0) {
+            (Some(der), _) => match CertificateView::from_der(&der.0) {
                 Ok(on_record) => (on_record, true),
                 Err(error) => {
                     self.fail(problems::issued_certificates_wrong(format!(
@@ -1063,7 +1063,7 @@ fn birthday_code_message(code: ErrorCode) -> Option<crate::i18n::Message> {
     .then(|| crate::i18n::Message::new(crate::i18n::Key::BirthdayRefusedByAuthority))
 }
 
-fn summary(certificate: &CitizenCertificate) -> CertificateSummary {
+fn summary(certificate: &CertificateView) -> CertificateSummary {
     CertificateSummary {
         serial: certificate.serial().clone(),
         validity: certificate.validity(),
@@ -1075,13 +1075,13 @@ fn summary(certificate: &CitizenCertificate) -> CertificateSummary {
 fn check_issued(
     loaded: &LoadedCard,
     issued: &RenewResponse,
-) -> Result<(CitizenCertificate, CitizenCertificate), String> {
+) -> Result<(CertificateView, CertificateView), String> {
     let parse = |der: &[u8], what: &str| {
-        CitizenCertificate::from_der(der).map_err(|error| format!("issued {what}: {error}"))
+        CertificateView::from_der(der).map_err(|error| format!("issued {what}: {error}"))
     };
     let signature = parse(&issued.signature_certificate.0, "signature certificate")?;
     let encryption = parse(&issued.encryption_certificate.0, "encryption certificate")?;
-    let same_key = |new: &CitizenCertificate, old: &CitizenCertificate| {
+    let same_key = |new: &CertificateView, old: &CertificateView| {
         matches!(
             (new.subject_public_key_info_der(), old.subject_public_key_info_der()),
             (Ok(new), Ok(old)) if new == old
