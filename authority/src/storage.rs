@@ -17,8 +17,8 @@
 //!
 //! Writes on SQLite go through one writer thread that commits what is queued together (the
 //! `writer` module: group commit, one fsync per batch, each request in its own savepoint); reads
-//! use a pool of connections and never wait for it (WAL). On PostgreSQL each write is a
-//! transaction of its own.
+//! use a few connections of their own (the `readers` module) and never wait for it (WAL). On
+//! PostgreSQL reads use sqlx's pool and each write is a transaction of its own.
 
 mod readers;
 mod writer;
