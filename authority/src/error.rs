@@ -20,6 +20,9 @@ pub enum AuthorityError {
     /// The database writer has stopped (the storage was closed); nothing was written.
     #[error("database: the writer has stopped (storage closed); nothing was written")]
     WriterStopped,
+    /// The read connections are closed (the storage was closed).
+    #[error("database: the read connections are closed (storage closed)")]
+    ReadersClosed,
     /// The schema migrations failed.
     #[error("database migration: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),

@@ -481,6 +481,7 @@ impl Authority {
                 &context.challenge.id,
                 &fingerprint,
                 &new_renewal,
+                context.identity_failures_recorded,
                 &audit.entry,
             )
             .await?;

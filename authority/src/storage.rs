@@ -17,9 +17,10 @@
 //!
 //! Writes on SQLite go through one writer thread that commits what is queued together (the
 //! `writer` module: group commit, one fsync per batch, each request in its own savepoint); reads
-//! use a pool of connections and never wait for it (WAL). On PostgreSQL each write is a
-//! transaction of its own.
+//! use a few connections of their own (the `readers` module) and never wait for it (WAL). On
+//! PostgreSQL reads use sqlx's pool and each write is a transaction of its own.
 
+mod readers;
 mod writer;
 
 use std::str::FromStr;
@@ -36,6 +37,7 @@ use time::OffsetDateTime;
 use crate::audit::AuditEntry;
 use crate::error::AuthorityError;
 use crate::issuance::CertificateRole;
+use readers::{Reader, Readers};
 use writer::{BoxFuture, Writer};
 
 /// Which database a URL names.
@@ -217,6 +219,8 @@ pub struct ChallengeContext {
     pub holder: HolderRecord,
     /// Until when identity checks for that certificate are refused, if ever.
     pub locked_until: Option<OffsetDateTime>,
+    /// Whether identity failures are on record for that certificate (counting or locked).
+    pub identity_failures_recorded: bool,
     /// The renewal whose original that certificate is, if any.
     pub renewal_of_original: Option<RenewalRow>,
     /// The certificate with the serial asked for alongside (renew: the card's encryption
@@ -245,9 +249,16 @@ pub struct Storage {
     /// SQLite: the one thread that writes, committing queued writes together. PostgreSQL has
     /// concurrent writers and no such bottleneck: each write is its own transaction.
     writer: Option<Writer>,
+    /// SQLite: the connections the hot reads use (see the `readers` module); PostgreSQL reads
+    /// from the pool.
+    readers: Option<Arc<Readers>>,
     /// When (Unix seconds, the authority's clock) expired challenges were last purged.
     last_purge: Arc<AtomicI64>,
 }
+
+/// SQLite read connections: a read takes tens of microseconds and the machine has a few
+/// cores, so a few are enough to never make a request wait long for one.
+const SQLITE_READERS: usize = 4;
 
 /// How long a SQLite writer waits for the write lock before giving up.
 const SQLITE_BUSY_TIMEOUT_MS: u32 = 30_000;
@@ -277,8 +288,8 @@ impl Storage {
             // thread on every read; a server connection may have been dropped.
             .test_before_acquire(backend == Backend::Postgres)
             .max_connections(match backend {
-                // Readers only: the writer has its own connection.
-                Backend::Sqlite => 8,
+                // Migrations and inspection only: the writer and the readers have their own.
+                Backend::Sqlite => 2,
                 Backend::Postgres => 16,
             });
         let pool_options = match backend {
@@ -291,22 +302,31 @@ impl Storage {
             Backend::Postgres => pool_options,
         };
         let pool = pool_options.connect_with(options.clone()).await?;
-        let writer = match backend {
+        let (writer, readers) = match backend {
             Backend::Sqlite => {
                 sqlx::migrate!("migrations/sqlite").run(&pool).await?;
-                let mut connection = AnyConnection::connect_with(&options).await?;
-                connection.execute(SQLITE_PRAGMAS.as_str()).await?;
-                Some(Writer::spawn(connection)?)
+                let connect = || async {
+                    let mut connection = AnyConnection::connect_with(&options).await?;
+                    connection.execute(SQLITE_PRAGMAS.as_str()).await?;
+                    Ok::<_, AuthorityError>(connection)
+                };
+                let writer = Writer::spawn(connect().await?)?;
+                let mut readers = Vec::with_capacity(SQLITE_READERS);
+                for _ in 0..SQLITE_READERS {
+                    readers.push(connect().await?);
+                }
+                (Some(writer), Some(Arc::new(Readers::new(readers))))
             }
             Backend::Postgres => {
                 sqlx::migrate!("migrations/postgres").run(&pool).await?;
-                None
+                (None, None)
             }
         };
         Ok(Self {
             pool,
             backend,
             writer,
+            readers,
             last_purge: Arc::new(AtomicI64::new(i64::MIN)),
         })
     }
@@ -331,6 +351,14 @@ impl Storage {
         }
     }
 
+    /// A connection for one read: SQLite's own read connections, or PostgreSQL's pool.
+    async fn reader(&self) -> Result<ReadConnection<'_>, AuthorityError> {
+        Ok(match &self.readers {
+            Some(readers) => ReadConnection::Own(readers.get().await?),
+            None => ReadConnection::Pooled(self.pool.acquire().await?),
+        })
+    }
+
     /// Which database this is.
     pub fn backend(&self) -> Backend {
         self.backend
@@ -341,6 +369,9 @@ impl Storage {
     pub async fn close(&self) {
         if let Some(writer) = &self.writer {
             writer.close().await;
+        }
+        if let Some(readers) = &self.readers {
+            readers.close().await;
         }
         self.pool.close().await;
     }
@@ -440,7 +471,7 @@ impl Storage {
         });
         let row = sqlx::query(SQL.as_str())
             .bind(serial.to_hex())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.reader().await?)
             .await?;
         row.map(|row| certificate_at(&row, 0)).transpose()
     }
@@ -464,7 +495,7 @@ impl Storage {
         });
         let row = sqlx::query(SQL.as_str())
             .bind(serial.to_hex())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.reader().await?)
             .await?;
         row.map(|row| {
             Ok((
@@ -493,7 +524,7 @@ impl Storage {
         });
         let row = sqlx::query(SQL.as_str())
             .bind(card_number.to_owned())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.reader().await?)
             .await?;
         row.map(|row| {
             let certificate = certificate_at(&row, 0)?;
@@ -517,7 +548,7 @@ impl Storage {
             LazyLock::new(|| issued_renewal_query("r.renewal_number = $1"));
         let row = sqlx::query(SQL.as_str())
             .bind(renewal_number.to_owned())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.reader().await?)
             .await?;
         row.map(|row| issued_renewal_from_row(&row)).transpose()
     }
@@ -527,7 +558,7 @@ impl Storage {
         static SQL: LazyLock<String> = LazyLock::new(|| issued_renewal_query("r.id = $1"));
         let row = sqlx::query(SQL.as_str())
             .bind(id)
-            .fetch_one(&self.pool)
+            .fetch_one(&mut *self.reader().await?)
             .await?;
         issued_renewal_from_row(&row)
     }
@@ -535,11 +566,17 @@ impl Storage {
     /// Uses the challenge and records the renewal with its two certificates, together with its
     /// audit line. The unique constraint on the originals decides a race: the loser records
     /// nothing but its use of the challenge and its audit line, and is told which renewal won.
+    ///
+    /// `clear_identity_failures`: the original's identity failures are to be forgotten (the
+    /// holder proved who they are); false when none were on record as the request read them,
+    /// which saves a statement. A failure recorded since then stays counted: that can only
+    /// make a lock stricter, never lift one.
     pub async fn issue_renewal(
         &self,
         challenge_id: &str,
         request_fingerprint: &[u8],
         renewal: &NewRenewal,
+        clear_identity_failures: bool,
         audit: &AuditEntry,
     ) -> Result<IssueOutcome, AuthorityError> {
         let (challenge_id, request_fingerprint) =
@@ -552,6 +589,7 @@ impl Storage {
                     &challenge_id,
                     &request_fingerprint,
                     &renewal,
+                    clear_identity_failures,
                     audit,
                 )
                 .await
@@ -682,7 +720,8 @@ impl Storage {
     ) -> Result<Option<ChallengeContext>, AuthorityError> {
         static SQL: LazyLock<String> = LazyLock::new(|| {
             format!(
-                "SELECT {}, {}, h.id, h.national_id_hash, h.birthday, f.locked_until, {}, {} \
+                "SELECT {}, {}, h.id, h.national_id_hash, h.birthday, f.locked_until, \
+                 f.certificate_id, {}, {} \
                  FROM challenges ch \
                  JOIN certificates c ON c.id = ch.certificate_id \
                  JOIN holders h ON h.id = c.holder_id \
@@ -700,7 +739,7 @@ impl Storage {
         let row = sqlx::query(SQL.as_str())
             .bind(id.to_owned())
             .bind(alongside.map(CertificateSerial::to_hex))
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.reader().await?)
             .await?;
         let Some(row) = row else {
             return Ok(None);
@@ -724,7 +763,8 @@ impl Storage {
             birthday: row.try_get(at + 2)?,
         };
         let locked_until = optional_instant(row.try_get(at + 3)?)?;
-        at += 4;
+        let identity_failures_recorded = row.try_get::<Option<i64>, _>(at + 4)?.is_some();
+        at += 5;
         let renewal_of_original = optional_renewal_at(&row, at)?;
         at += RENEWAL_FIELDS.len();
         let alongside = match row.try_get::<Option<i64>, _>(at)? {
@@ -736,6 +776,7 @@ impl Storage {
             certificate,
             holder,
             locked_until,
+            identity_failures_recorded,
             renewal_of_original,
             alongside,
         }))
@@ -863,12 +904,40 @@ impl Storage {
     }
 }
 
+/// A read connection (see [`Storage::reader`]).
+enum ReadConnection<'s> {
+    Own(Reader<'s>),
+    Pooled(sqlx::pool::PoolConnection<Any>),
+}
+
+impl std::ops::Deref for ReadConnection<'_> {
+    type Target = AnyConnection;
+
+    fn deref(&self) -> &AnyConnection {
+        match self {
+            ReadConnection::Own(connection) => connection,
+            ReadConnection::Pooled(connection) => connection,
+        }
+    }
+}
+
+impl std::ops::DerefMut for ReadConnection<'_> {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        match self {
+            ReadConnection::Own(connection) => connection,
+            ReadConnection::Pooled(connection) => connection,
+        }
+    }
+}
+
 /// Every connection's settings. WAL: readers never wait for the writer. FULL: a committed
-/// renewal survives a power cut, not only a crash.
+/// renewal survives a power cut, not only a crash. temp_store MEMORY: the writer's per-request
+/// savepoints keep their undo pages in memory; by default they spill to a temporary file
+/// that is created, written and deleted in every batch (it holds nothing a commit needs).
 static SQLITE_PRAGMAS: LazyLock<String> = LazyLock::new(|| {
     format!(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
-         PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS};"
+         PRAGMA temp_store = MEMORY; PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS};"
     )
 });
 
@@ -962,6 +1031,7 @@ async fn issue_renewal(
     challenge_id: &str,
     request_fingerprint: &[u8],
     renewal: &NewRenewal,
+    clear_identity_failures: bool,
     mut audit: AuditEntry,
 ) -> Result<IssueOutcome, AuthorityError> {
     if !use_challenge(
@@ -990,10 +1060,12 @@ async fn issue_renewal(
     if let Some(row) = inserted {
         let renewal_id: i64 = row.try_get(0)?;
         insert_renewed_pair(connection, renewal, renewal_id).await?;
-        sqlx::query("DELETE FROM identity_failures WHERE certificate_id = $1")
-            .bind(renewal.original_signature_certificate_id)
-            .execute(&mut *connection)
-            .await?;
+        if clear_identity_failures {
+            sqlx::query("DELETE FROM identity_failures WHERE certificate_id = $1")
+                .bind(renewal.original_signature_certificate_id)
+                .execute(&mut *connection)
+                .await?;
+        }
         audit.renewal_number = Some(renewal.renewal_number.clone());
         insert_audit(connection, &audit).await?;
         return Ok(IssueOutcome::Issued(renewal_id));
