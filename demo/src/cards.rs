@@ -69,7 +69,7 @@ impl CardSheet {
         let not_after = entry
             .validity
             .not_after
-            .format(&time_format())
+            .format(&time::format_description::well_known::Rfc3339)
             .unwrap_or_default();
         CardSheet {
             name: entry.case_name().to_string(),
@@ -114,20 +114,10 @@ impl HolderSheet {
     }
 }
 
-/// `YYYY-MM-DD` as `民國Y年M月D日` (ROC year = Gregorian year − 1911).
+/// `YYYY-MM-DD` as `民國Y年M月D日`; `None` for what is not a date from 1912 on.
 fn roc_date(iso: &str) -> Option<String> {
-    let mut parts = iso.splitn(3, '-').map(str::parse::<u32>);
-    let (year, month, day) = (
-        parts.next()?.ok()?,
-        parts.next()?.ok()?,
-        parts.next()?.ok()?,
-    );
-    let roc_year = year.checked_sub(1911).filter(|y| *y > 0)?;
-    Some(format!("民國{roc_year}年{month}月{day}日"))
-}
-
-fn time_format() -> time::format_description::well_known::Rfc3339 {
-    time::format_description::well_known::Rfc3339
+    let roc = renewal::Birthday::parse(iso).ok()?.roc()?;
+    Some(roc.to_string())
 }
 
 #[cfg(test)]
