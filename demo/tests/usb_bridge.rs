@@ -55,6 +55,21 @@ async fn drain_interrupt(client: &Client, device: &str) {
     assert_eq!(unb64(&result["data"]), [0x50, 0x03]);
 }
 
+/// GET DATA for the test card's name, and the name with its status word.
+const GET_NAME: [u8; 5] = [0x80, 0xCA, 0x00, 0x00, 0x00];
+const TEST_CARD_NAME: &[u8] = b"CCID TEST CARD\x90\x00";
+
+/// The driver over the bridge, on `device`.
+async fn reader_on(client: &Client, device: &str) -> Reader<BridgeTransport> {
+    let transport = BridgeTransport::open(client, device).await;
+    Reader::open(transport).await.unwrap()
+}
+
+/// What the card in `reader` answers to [`GET_NAME`].
+async fn card_name(reader: &mut Reader<BridgeTransport>) -> Vec<u8> {
+    reader.transmit(&GET_NAME).await.unwrap()
+}
+
 #[tokio::test]
 async fn a_ccid_exchange_through_the_bridge() {
     let (_bridge, address) = serve().await;
@@ -448,14 +463,9 @@ async fn the_driver_runs_over_the_bridge_protocol() {
     let (_bridge, address) = serve().await;
     let client = Client::connect(address).await;
     for device in ["tpdu", "ez100pu"] {
-        let transport = BridgeTransport::open(&client, device).await;
-        let mut reader = Reader::open(transport).await.unwrap();
+        let mut reader = reader_on(&client, device).await;
         reader.power_on().await.unwrap();
-        let name = reader
-            .transmit(&[0x80, 0xCA, 0x00, 0x00, 0x00])
-            .await
-            .unwrap();
-        assert_eq!(name, b"CCID TEST CARD\x90\x00", "{device}");
+        assert_eq!(card_name(&mut reader).await, TEST_CARD_NAME, "{device}");
         // A READ BINARY long enough to take several transfers on the EZ100PU.
         let data = reader
             .transmit(&[0x00, 0xB0, 0x00, 0x10, 0xF0])
@@ -468,8 +478,7 @@ async fn the_driver_runs_over_the_bridge_protocol() {
 
     // The extended-APDU reader starts empty: the driver hears the insertion on the interrupt
     // endpoint.
-    let transport = BridgeTransport::open(&client, "extended").await;
-    let mut reader = Reader::open(transport).await.unwrap();
+    let mut reader = reader_on(&client, "extended").await;
     assert_eq!(reader.slot_status().await.unwrap(), SlotStatus::Empty);
     let quiet = reader
         .wait_card_event(Duration::from_millis(200))
@@ -508,8 +517,7 @@ async fn the_driver_runs_over_the_bridge_protocol() {
 async fn after_a_timeout_the_driver_reads_the_abort_answer_through_the_kept_transfer() {
     let (bridge, address) = serve().await;
     let client = Client::connect(address).await;
-    let transport = BridgeTransport::open(&client, "tpdu").await;
-    let mut reader = Reader::open(transport).await.unwrap();
+    let mut reader = reader_on(&client, "tpdu").await;
 
     // The reader ignores the next command: the driver's bulk-IN times out, it aborts the
     // command, and the answer to PC_to_RDR_Abort arrives through the transferIn that was
@@ -527,11 +535,7 @@ async fn after_a_timeout_the_driver_reads_the_abort_answer_through_the_kept_tran
         SlotStatus::CardInactive
     );
     reader.power_on().await.unwrap();
-    let name = reader
-        .transmit(&[0x80, 0xCA, 0x00, 0x00, 0x00])
-        .await
-        .unwrap();
-    assert_eq!(name, b"CCID TEST CARD\x90\x00");
+    assert_eq!(card_name(&mut reader).await, TEST_CARD_NAME);
 
     // Unplugged, the reader is gone for the driver too.
     client
@@ -566,19 +570,14 @@ async fn a_card_pulled_by_remove_card_after_keeps_its_state_and_is_announced() {
     let (_bridge, address) = serve().await;
     let page = Client::connect(address).await;
     let panel = Client::connect(address).await;
-    let transport = BridgeTransport::open(&page, "tpdu").await;
-    let mut reader = Reader::open(transport).await.unwrap();
+    let mut reader = reader_on(&page, "tpdu").await;
     reader.power_on().await.unwrap();
     panel
         .call(json!({"op": "removeCardAfter", "deviceId": "tpdu", "commands": 1}))
         .await
         .unwrap();
-    let name = reader
-        .transmit(&[0x80, 0xCA, 0x00, 0x00, 0x00])
-        .await
-        .unwrap();
-    assert_eq!(name, b"CCID TEST CARD\x90\x00");
-    let gone = reader.transmit(&[0x80, 0xCA, 0x00, 0x00, 0x00]).await;
+    assert_eq!(card_name(&mut reader).await, TEST_CARD_NAME);
+    let gone = reader.transmit(&GET_NAME).await;
     assert!(matches!(gone, Err(Error::NoCard)), "{gone:?}");
     assert_eq!(
         panel.unsolicited(Duration::from_secs(2)).await.unwrap(),
@@ -604,12 +603,7 @@ async fn a_card_pulled_by_remove_card_after_keeps_its_state_and_is_announced() {
         .call(json!({"op": "insertCard", "deviceId": "extended", "card": "test"}))
         .await
         .unwrap();
-    let transport = BridgeTransport::open(&page, "extended").await;
-    let mut reader = Reader::open(transport).await.unwrap();
+    let mut reader = reader_on(&page, "extended").await;
     reader.power_on().await.unwrap();
-    let name = reader
-        .transmit(&[0x80, 0xCA, 0x00, 0x00, 0x00])
-        .await
-        .unwrap();
-    assert_eq!(name, b"CCID TEST CARD\x90\x00");
+    assert_eq!(card_name(&mut reader).await, TEST_CARD_NAME);
 }
