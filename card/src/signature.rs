@@ -91,19 +91,10 @@ pub fn certificate_public_key(certificate: &Certificate) -> Result<rsa::PublicKe
 #[cfg(not(feature = "verify-signatures"))]
 pub fn certificate_public_key(certificate: &Certificate) -> Result<usize, CardError> {
     use der::asn1::UintRef;
-    use der::{Decode, Sequence};
+    use der::Decode;
 
-    /// `RSAPublicKey` (RFC 8017 A.1.1).
-    #[derive(Sequence)]
-    struct RsaPublicKey<'a> {
-        modulus: UintRef<'a>,
-        public_exponent: UintRef<'a>,
-    }
-
-    const RSA_ENCRYPTION: der::asn1::ObjectIdentifier =
-        der::asn1::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
     let info = certificate.tbs_certificate().subject_public_key_info();
-    if info.algorithm.oid != RSA_ENCRYPTION {
+    if info.algorithm.oid != pkcs1::ALGORITHM_OID {
         return Err(CardError::UnsupportedKey(format!(
             "not an RSA key ({})",
             info.algorithm.oid
@@ -112,9 +103,8 @@ pub fn certificate_public_key(certificate: &Certificate) -> Result<usize, CardEr
     let bytes = info.subject_public_key.as_bytes().ok_or_else(|| {
         CardError::UnsupportedKey("the key's bit string is not whole bytes".into())
     })?;
-    let key = RsaPublicKey::from_der(bytes)
+    let key = pkcs1::RsaPublicKey::<UintRef<'_>>::from_der(bytes)
         .map_err(|e| CardError::UnsupportedKey(format!("not an RSA key ({e})")))?;
-    let _ = key.public_exponent;
     let size = key.modulus.as_bytes().len();
     check_key_size(size)?;
     Ok(size)

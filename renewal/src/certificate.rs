@@ -265,13 +265,6 @@ impl RsaPublicKey {
     }
 }
 
-/// RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER } (RFC 8017 A.1.1).
-#[derive(Sequence)]
-struct RsaPublicKeyBody<'a> {
-    modulus: UintRef<'a>,
-    public_exponent: UintRef<'a>,
-}
-
 /// What a renewal needs to know about the holder, present on every citizen certificate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Holder<'a> {
@@ -640,7 +633,8 @@ fn read_rsa_public_key(
         .subject_public_key
         .as_bytes()
         .ok_or_else(|| CertificateError::RsaPublicKey(der::Tag::BitString.value_error().into()))?;
-    let key = RsaPublicKeyBody::from_der(body).map_err(CertificateError::RsaPublicKey)?;
+    let key = pkcs1::RsaPublicKey::<UintRef<'_>>::from_der(body)
+        .map_err(CertificateError::RsaPublicKey)?;
     Ok(Some(RsaPublicKey {
         modulus: key.modulus.as_bytes().to_vec(),
         exponent: key.public_exponent.as_bytes().to_vec(),
