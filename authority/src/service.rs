@@ -22,7 +22,7 @@ use std::sync::Arc;
 
 use renewal::api::{
     Base64Bytes, ChallengeId, ChallengeOffer, CompleteRequest, CompleteResponse, ReceiptRequest,
-    ReceiptResponse, RenewRequest, RenewResponse, ResumeRequest, ResumeResponse,
+    ReceiptResponse, RenewRequest, RenewResponse, RenewalOnRecord, ResumeRequest, ResumeResponse,
     ServerInfoResponse, VerdictRequest, VerdictResponse, API_VERSION,
 };
 use renewal::proof::{proof_message, CHALLENGE_LENGTH};
@@ -322,6 +322,10 @@ impl Authority {
             verdict,
             challenge,
             certificate_on_record,
+            renewal_on_record: renewal.map(|renewal| match renewal.completed_at {
+                Some(_) => RenewalOnRecord::Completed,
+                None => RenewalOnRecord::Issued,
+            }),
         })
     }
 

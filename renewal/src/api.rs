@@ -131,6 +131,23 @@ pub struct VerdictResponse {
     /// are this certificate's, and the card proves possession of its key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certificate_on_record: Option<Base64Bytes>,
+    /// The authority's record of a renewal of this card, when it holds one (asked about the
+    /// original certificate, the renewed one, or a torn copy found by card number). The page
+    /// resumes an [`RenewalOnRecord::Issued`] renewal with the offered challenge; it never
+    /// infers one from the verdict.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renewal_on_record: Option<RenewalOnRecord>,
+}
+
+/// Where a renewal on record stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RenewalOnRecord {
+    /// Issued, and the authority was never told it was written to the card
+    /// ([`COMPLETE_PATH`]): resume it ([`RESUME_PATH`]).
+    Issued,
+    /// Completed: the card was confirmed to hold the renewed certificates.
+    Completed,
 }
 
 /// Request to `POST` [`RENEW_PATH`]. The ID number and birthday are sent as typed; the

@@ -3,9 +3,9 @@
 
 use renewal::api::{
     ApiError, Base64Bytes, ChallengeId, ChallengeOffer, CompleteRequest, CompleteResponse,
-    ErrorCode, ReceiptRequest, RenewRequest, RenewResponse, ResumeRequest, ResumeResponse,
-    ServerInfoResponse, VerdictRequest, VerdictResponse, API_PREFIX, COMPLETE_PATH, RECEIPT_PATH,
-    RENEW_PATH, RESUME_PATH, SERVER_INFO_PATH, VERDICT_PATH,
+    ErrorCode, ReceiptRequest, RenewRequest, RenewResponse, RenewalOnRecord, ResumeRequest,
+    ResumeResponse, ServerInfoResponse, VerdictRequest, VerdictResponse, API_PREFIX, COMPLETE_PATH,
+    RECEIPT_PATH, RENEW_PATH, RESUME_PATH, SERVER_INFO_PATH, VERDICT_PATH,
 };
 use renewal::receipt::ReceiptLine;
 use renewal::{
@@ -114,9 +114,16 @@ fn server_info_and_verdict_bodies() {
             expires_at: datetime!(2024-01-01 00:05:00 UTC),
         }),
         certificate_on_record: None,
+        renewal_on_record: None,
     };
     let json = round_trip(&response);
     assert!(json.get("certificate_on_record").is_none());
+    assert!(json.get("renewal_on_record").is_none());
+    let interrupted = round_trip(&VerdictResponse {
+        renewal_on_record: Some(RenewalOnRecord::Issued),
+        ..response.clone()
+    });
+    assert_eq!(interrupted["renewal_on_record"], "issued");
     assert_eq!(json["certificate_serial"], "88D05A");
     assert_eq!(json["verdict"]["kind"], "eligible");
     assert_eq!(json["challenge"]["challenge_id"], "c-1");

@@ -30,7 +30,7 @@ use card::{Pin, PinState, VerifyOutcome};
 use ccid::{Reader, TransportError, UsbTransport};
 use renewal::api::{
     ApiError, ChallengeOffer, CompleteRequest, ErrorCode, ReceiptRequest, RenewRequest,
-    RenewResponse, ResumeRequest, ResumeResponse, VerdictRequest, API_VERSION,
+    RenewResponse, RenewalOnRecord, ResumeRequest, ResumeResponse, VerdictRequest, API_VERSION,
 };
 use renewal::certificate::CertificateSerial;
 use renewal::rules::{classify_term, Term};
@@ -428,17 +428,21 @@ impl<C: CardPort, A: AuthorityPort> RenewalFlow<C, A> {
             }
         };
         let encryption = read.encryption;
-        // A challenge with a verdict that is not "eligible" means the authority's records show
-        // this card in a renewal already issued. When the card does not hold both renewed
-        // certificates intact, that renewal was interrupted before it was written: finish it.
-        // A card that holds them is simply renewed, and its verdict says so.
+        // The authority says whether it holds a renewal of this card. One it issued but was
+        // never told is on the card is finished, whatever the card holds now (it may hold the
+        // new certificates already, written before the card was pulled). A completed one is
+        // the card's state unless the card no longer holds both renewed certificates intact;
+        // then its receipt is shown again.
         let card_renewed = !damaged
             && classify_term(&signature.validity()) == Term::Renewed
             && encryption
                 .as_ref()
                 .is_some_and(|encryption| classify_term(&encryption.validity()) == Term::Renewed);
-        let interrupted =
-            answer.challenge.is_some() && !answer.verdict.is_eligible() && !card_renewed;
+        let interrupted = match answer.renewal_on_record {
+            Some(RenewalOnRecord::Issued) => true,
+            Some(RenewalOnRecord::Completed) => !card_renewed,
+            None => false,
+        };
         if !interrupted {
             if let Some(unreadable) = read.unreadable {
                 self.fail(unreadable);

@@ -129,6 +129,25 @@ pub enum AuthorityError {
     BadAnswer(String),
 }
 
+/// The authority's HTTP answer as the API defines it: a 2xx body is the answer `R`; any other
+/// status carries an [`ApiError`] body. Anything else (a proxy's page, a changed API) is
+/// [`AuthorityError::BadAnswer`]. Shared by every transport to the authority.
+pub fn decode_answer<R: serde::de::DeserializeOwned>(
+    status: u16,
+    body: &str,
+) -> Result<R, AuthorityError> {
+    if (200..300).contains(&status) {
+        return serde_json::from_str(body)
+            .map_err(|error| AuthorityError::BadAnswer(format!("HTTP {status}: {error}")));
+    }
+    match serde_json::from_str::<ApiError>(body) {
+        Ok(refusal) => Err(AuthorityError::Refused(refusal)),
+        Err(_) => Err(AuthorityError::BadAnswer(format!(
+            "HTTP {status} without an API error body"
+        ))),
+    }
+}
+
 /// The renewal authority, as `renewal::api` describes it (paths `/api/v1/...`).
 #[allow(async_fn_in_trait)]
 pub trait AuthorityPort {

@@ -1,7 +1,7 @@
 //! The authority over HTTP (`fetch`), exactly as `renewal::api` describes it.
 
 use renewal::api::{
-    ApiError, CompleteRequest, CompleteResponse, ReceiptRequest, ReceiptResponse, RenewRequest,
+    CompleteRequest, CompleteResponse, ReceiptRequest, ReceiptResponse, RenewRequest,
     RenewResponse, ResumeRequest, ResumeResponse, ServerInfoResponse, VerdictRequest,
     VerdictResponse, COMPLETE_PATH, RECEIPT_PATH, RENEW_PATH, RESUME_PATH, SERVER_INFO_PATH,
     VERDICT_PATH,
@@ -12,6 +12,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Request, RequestCache, RequestInit, Response};
 
+use crate::flow::ports::decode_answer;
 use crate::flow::{AuthorityError, AuthorityPort};
 
 /// The authority at `base_url` (empty: the page's own origin, where the authority serves the
@@ -36,7 +37,7 @@ impl HttpAuthority {
 
     async fn get<R: DeserializeOwned>(&self, path: &str) -> Result<R, AuthorityError> {
         let (status, text) = send("GET", &format!("{}{path}", self.base_url), None).await?;
-        answer(status, &text)
+        decode_answer(status, &text)
     }
 
     async fn post<Q: Serialize, R: DeserializeOwned>(
@@ -47,21 +48,7 @@ impl HttpAuthority {
         let body = serde_json::to_string(body)
             .map_err(|error| AuthorityError::BadAnswer(format!("request not encoded: {error}")))?;
         let (status, text) = send("POST", &format!("{}{path}", self.base_url), Some(body)).await?;
-        answer(status, &text)
-    }
-}
-
-/// A 2xx answer's body, or the API's error body.
-fn answer<R: DeserializeOwned>(status: u16, text: &str) -> Result<R, AuthorityError> {
-    if (200..300).contains(&status) {
-        return serde_json::from_str(text)
-            .map_err(|error| AuthorityError::BadAnswer(format!("HTTP {status}: {error}")));
-    }
-    match serde_json::from_str::<ApiError>(text) {
-        Ok(refusal) => Err(AuthorityError::Refused(refusal)),
-        Err(_) => Err(AuthorityError::BadAnswer(format!(
-            "HTTP {status} without an API error body"
-        ))),
+        decode_answer(status, &text)
     }
 }
 

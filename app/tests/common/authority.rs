@@ -9,8 +9,8 @@ use std::rc::Rc;
 use app::flow::{AuthorityError, AuthorityPort};
 use renewal::api::{
     ApiError, ChallengeId, ChallengeOffer, CompleteRequest, CompleteResponse, ErrorCode,
-    ReceiptRequest, ReceiptResponse, RenewRequest, RenewResponse, ResumeRequest, ResumeResponse,
-    ServerInfoResponse, VerdictRequest, VerdictResponse, API_VERSION,
+    ReceiptRequest, ReceiptResponse, RenewRequest, RenewResponse, RenewalOnRecord, ResumeRequest,
+    ResumeResponse, ServerInfoResponse, VerdictRequest, VerdictResponse, API_VERSION,
 };
 use renewal::rules::renewed_validity;
 use renewal::{
@@ -250,6 +250,13 @@ impl AuthorityPort for AuthorityDouble {
             verdict,
             challenge,
             certificate_on_record,
+            renewal_on_record: state.renewals.last().map(|renewal| {
+                if renewal.completed {
+                    RenewalOnRecord::Completed
+                } else {
+                    RenewalOnRecord::Issued
+                }
+            }),
         })
     }
 

@@ -10,6 +10,7 @@
 )]
 
 pub mod authority;
+pub mod real_authority;
 
 use std::str::FromStr;
 use std::sync::OnceLock;
