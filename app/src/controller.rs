@@ -163,6 +163,6 @@ async fn handle<R, A>(
         } => flow.submit_identity(&national_id, &birthday, pin).await,
         UserAction::SubmitPin(pin) => flow.submit_pin(pin).await,
         UserAction::TryAgain => flow.try_again().await,
-        UserAction::StartOver => flow.start_over(),
+        UserAction::StartOver => flow.start_over().await,
     }
 }

@@ -160,6 +160,17 @@ pub fn authority(error: &AuthorityError) -> Problem {
     }
 }
 
+/// An answer that does not belong to the step the renewal is at (a defect between the page
+/// and its ports): nothing is acted on; trying again reads the card afresh.
+pub fn out_of_step(detail: String) -> Problem {
+    problem(
+        Key::OutOfStepTitle,
+        Key::OutOfStepExplanation,
+        &[NextAction::TryAgain, NextAction::StartOver],
+        Some(detail),
+    )
+}
+
 /// The API version of the authority is not this page's.
 pub fn version_mismatch(detail: String) -> Problem {
     problem(

@@ -240,6 +240,8 @@ catalogue! {
     AuthorityUnreachableExplanation => "請確認網路連線後再試一次。已完成的步驟不會遺失。", "Check your internet connection and try again. Steps already done are not lost.";
     AuthorityAnswerTitle => "憑證管理中心的回應無法辨識", "The certificate authority's answer was not understood";
     AuthorityAnswerExplanation => "請稍後再試一次；若持續發生，請重新載入網頁或至戶政事務所臨櫃辦理。", "Try again later; if it keeps happening, reload the page or renew at a counter.";
+    OutOfStepTitle => "這一步沒有完成", "This step did not finish";
+    OutOfStepExplanation => "網頁收到不屬於這一步的回應，為免出錯已先停下；卡片與展期紀錄都沒有遺失。請再試一次。", "The page got an answer that does not belong to this step and stopped so that nothing goes wrong; nothing on the card or on record is lost. Try again.";
     IssuedCertificatesWrongExplanation => "憑證管理中心簽發的憑證與這張卡片不符，因此沒有寫入卡片，卡片維持原狀。請再試一次，或至戶政事務所臨櫃辦理。", "The certificates the authority issued do not match this card, so nothing was written; the card is as it was. Try again, or renew at a counter.";
     AuthorityBusyTitle => "憑證管理中心忙碌中", "The certificate authority is busy";
     AuthorityBusyExplanation => "目前無法處理您的申請，沒有任何資料被變更。請稍候幾分鐘再試一次。", "Your request could not be handled now; nothing was changed. Wait a few minutes and try again.";
