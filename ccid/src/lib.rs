@@ -68,6 +68,7 @@ pub mod hex;
 pub mod libccid_dump;
 pub mod message;
 pub mod pps;
+mod protocol;
 pub mod quirks;
 mod reader;
 #[cfg(feature = "sim")]
@@ -80,5 +81,6 @@ pub mod webusb;
 
 pub use atr::Atr;
 pub use error::Error;
+pub use protocol::Protocol;
 pub use reader::{CardEvent, LinkInfo, Reader, ReaderOptions, SlotStatus};
 pub use transport::{ControlSetup, TraceNote, TransportError, UsbDeviceInfo, UsbTransport};

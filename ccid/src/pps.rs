@@ -4,7 +4,8 @@
 //! echoes the request or answers with a subset of it (§9.3). [`select_fi_di`] picks the Fi/Di
 //! index to ask for from the card's TA1 and what the reader can clock.
 
-use crate::atr::{di_from_index, fi_from_index, Protocol};
+use crate::atr::{di_from_index, fi_from_index};
+use crate::protocol::Protocol;
 
 /// PPSS, the first byte of every PPS request and response.
 pub const PPSS: u8 = 0xFF;
@@ -49,6 +50,9 @@ pub enum PpsError {
     /// Bytes follow the PCK.
     #[error("the PPS response has trailing bytes")]
     TrailingBytes,
+    /// PPS0 names a protocol other than T=0 and T=1.
+    #[error("the PPS names protocol T={0}, which this driver does not run")]
+    UnknownProtocol(u8),
 }
 
 /// What the card agreed to.
@@ -62,10 +66,8 @@ pub struct PpsOutcome {
 
 impl PpsRequest {
     /// The request's bytes, PCK included.
-    ///
-    /// Only the low nibble of `protocol` is sent.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut pps0 = self.protocol & 0x0F;
+        let mut pps0 = self.protocol.number();
         let mut bytes = vec![PPSS, 0];
         for (bit, byte) in [
             (HAS_PPS1, self.fi_di),
@@ -117,8 +119,9 @@ impl PpsRequest {
                 None
             }
         };
+        let number = pps0 & 0x0F;
         Ok(PpsRequest {
-            protocol: pps0 & 0x0F,
+            protocol: Protocol::from_number(number).ok_or(PpsError::UnknownProtocol(number))?,
             fi_di: take(HAS_PPS1),
             pps2: take(HAS_PPS2),
             pps3: take(HAS_PPS3),
@@ -131,10 +134,14 @@ impl PpsRequest {
     /// echoes the request's byte or leaves it out. PPS1 left out means the default rate 0x11.
     /// A well-formed answer of any other content is [`PpsError::Refused`].
     pub fn check_response(&self, response: &[u8]) -> Result<PpsOutcome, PpsError> {
-        let answer = PpsRequest::parse(response)?;
+        let answer = match PpsRequest::parse(response) {
+            // An answer naming a protocol the request cannot have named is another protocol.
+            Err(PpsError::UnknownProtocol(_)) => return Err(PpsError::Refused),
+            other => other?,
+        };
         let echoed_or_absent =
             |asked: Option<u8>, answered: Option<u8>| answered.is_none() || answered == asked;
-        if answer.protocol != self.protocol & 0x0F
+        if answer.protocol != self.protocol
             || !echoed_or_absent(self.fi_di, answer.fi_di)
             || !echoed_or_absent(self.pps2, answer.pps2)
             || !echoed_or_absent(self.pps3, answer.pps3)
@@ -233,13 +240,13 @@ mod tests {
     #[test]
     fn requests_encode_and_parse_back() {
         let cases = [
-            (request(0, None), "FF 00 FF"),
-            (request(1, None), "FF 01 FE"),
-            (request(1, Some(0x13)), "FF 11 13 FD"),
-            (request(1, Some(0x96)), "FF 11 96 78"),
+            (request(Protocol::T0, None), "FF 00 FF"),
+            (request(Protocol::T1, None), "FF 01 FE"),
+            (request(Protocol::T1, Some(0x13)), "FF 11 13 FD"),
+            (request(Protocol::T1, Some(0x96)), "FF 11 96 78"),
             (
                 PpsRequest {
-                    protocol: 1,
+                    protocol: Protocol::T1,
                     fi_di: Some(0x95),
                     pps2: Some(0x00),
                     pps3: Some(0x00),
@@ -248,7 +255,7 @@ mod tests {
             ),
             (
                 PpsRequest {
-                    protocol: 0,
+                    protocol: Protocol::T0,
                     fi_di: None,
                     pps2: Some(0x01),
                     pps3: None,
@@ -272,6 +279,7 @@ mod tests {
             ("00 11 96 78", PpsError::BadPpss),
             ("FF 11 96 79", PpsError::BadPck),
             ("FF 11 96 78 00", PpsError::TrailingBytes),
+            ("FF 02 FD", PpsError::UnknownProtocol(2)),
         ];
         for (text, error) in cases {
             assert_eq!(PpsRequest::parse(&bytes(text)), Err(error), "{text}");
@@ -280,14 +288,15 @@ mod tests {
 
     #[test]
     fn responses_per_iso_7816_3_9_3() {
-        let asked = request(1, Some(0x96));
+        let asked = request(Protocol::T1, Some(0x96));
         let cases = [
             // The echo: success at the asked rate.
-            ("FF 11 96 78", Ok((1, 0x96))),
+            ("FF 11 96 78", Ok((Protocol::T1, 0x96))),
             // PPS1 left out: success at the default rate.
-            ("FF 01 FE", Ok((1, 0x11))),
+            ("FF 01 FE", Ok((Protocol::T1, 0x11))),
             // Another protocol.
             ("FF 10 96 79", Err(PpsError::Refused)),
+            ("FF 12 96 7B", Err(PpsError::Refused)),
             // Another rate.
             ("FF 11 95 7B", Err(PpsError::Refused)),
             // A PPS2 the request did not have.
@@ -314,13 +323,13 @@ mod tests {
         assert_eq!(
             with_pps2.check_response(&bytes("FF 11 96 78")),
             Ok(PpsOutcome {
-                protocol: 1,
+                protocol: Protocol::T1,
                 fi_di: 0x96
             })
         );
         // No PPS1 asked, so none may come back.
         assert_eq!(
-            request(1, None).check_response(&bytes("FF 11 96 78")),
+            request(Protocol::T1, None).check_response(&bytes("FF 11 96 78")),
             Err(PpsError::Refused)
         );
     }

@@ -18,6 +18,7 @@ use crate::atr::Atr;
 use crate::descriptor::{CcidInterface, ExchangeLevel};
 use crate::error::Error;
 use crate::message::{reply_type, Command, ReplyBody};
+use crate::protocol::Protocol;
 use crate::t1::T1Host;
 use crate::transport::{TraceNote, UsbDeviceInfo, UsbTransport};
 
@@ -62,8 +63,9 @@ impl Default for ReaderOptions {
 /// How the card link was set up, for diagnostics.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LinkInfo {
-    /// `T=0` or `T=1`.
-    pub protocol: u8,
+    /// The protocol the card runs; `None` when an APDU-level reader runs it and neither the
+    /// reader's parameters nor the ATR name T=0 or T=1.
+    pub protocol: Option<Protocol>,
     /// The Fi/Di index in use.
     pub fi_di: u8,
     /// The transmission rate in bps at the reader's clock, if known.

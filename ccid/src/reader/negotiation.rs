@@ -5,14 +5,13 @@ use crate::descriptor::ExchangeLevel;
 use crate::error::Error;
 use crate::message::{Command, PowerSelect, ProtocolParameters, ReplyBody, HEADER_LENGTH};
 use crate::pps::{self, PpsRequest, ReaderRates};
+use crate::protocol::Protocol;
 use crate::t1::{T1Host, T1Params};
 use crate::transport::UsbTransport;
 
 use super::message_io::reply_data;
-use super::timing::Timing;
-
 use super::{
-    CardSession, Link, LinkInfo, Reader, MIN_CARD_TIMEOUT, POWER_ON_TIMEOUT, READER_TIMEOUT,
+    CardSession, Link, LinkInfo, Reader, Timing, MIN_CARD_TIMEOUT, POWER_ON_TIMEOUT, READER_TIMEOUT,
 };
 
 impl<T: UsbTransport> Reader<T> {
@@ -22,39 +21,16 @@ impl<T: UsbTransport> Reader<T> {
         let descriptor = self.interface.descriptor.clone();
         let automatic = descriptor.automatic();
         let level = descriptor.exchange_level();
-        let offered = atr.protocols();
-        let reader_has = |protocol: u8| match protocol {
-            0 => descriptor.supports_t0(),
-            1 => descriptor.supports_t1(),
-            _ => false,
+        let reader_has = |protocol: Protocol| match protocol {
+            Protocol::T0 => descriptor.supports_t0(),
+            Protocol::T1 => descriptor.supports_t1(),
         };
-        let specific = atr.specific_mode();
-        let protocol = match specific {
-            Some(mode) => mode.protocol,
-            // T=1 where both can: it carries every APDU case without GET RESPONSE round trips.
-            None if offered.contains(&1) && reader_has(1) => 1,
-            None if offered.contains(&0) && reader_has(0) => 0,
-            None => 0xFF,
-        };
-        if !reader_has(protocol) && level == ExchangeLevel::Tpdu {
-            return Err(Error::NoCommonProtocol { card: offered });
-        }
-        let rates = ReaderRates {
-            clock_khz: descriptor.default_clock_khz,
-            max_data_rate: descriptor.max_data_rate,
-            data_rates: self.data_rates.clone(),
-        };
-        let mut fi_di = match specific {
-            Some(mode) if mode.implicit_parameters => 0x11,
-            Some(_) => atr.fi_di_index(),
-            None => pps::select_fi_di(atr.fi_di_index(), &rates),
-        };
-        let mut host_pps = false;
+        let atr_default_protocol = Protocol::from_number(atr.default_protocol());
 
         if level != ExchangeLevel::Tpdu {
             // APDU readers run the card themselves; ask what they settled on, for timing.
             let parameters = self.current_parameters().await;
-            let protocol = parameters.map_or(atr.default_protocol(), |p| p.protocol());
+            let protocol = parameters.map_or(atr_default_protocol, |p| Some(p.protocol()));
             let fi_di = parameters.map_or(atr.fi_di_index(), |p| p.fi_di());
             return Ok(CardSession {
                 timing: Timing::new(&atr, fi_di, protocol, descriptor.default_clock_khz),
@@ -69,20 +45,45 @@ impl<T: UsbTransport> Reader<T> {
             });
         }
 
+        let specific = atr.specific_mode();
+        let chosen = match specific {
+            Some(mode) => Protocol::from_number(mode.protocol),
+            // T=1 where both can: it carries every APDU case without GET RESPONSE round trips.
+            None if atr.offers(Protocol::T1) && reader_has(Protocol::T1) => Some(Protocol::T1),
+            None if atr.offers(Protocol::T0) && reader_has(Protocol::T0) => Some(Protocol::T0),
+            None => None,
+        };
+        let Some(protocol) = chosen.filter(|&protocol| reader_has(protocol)) else {
+            return Err(Error::NoCommonProtocol {
+                card: atr.protocols(),
+            });
+        };
+        let rates = ReaderRates {
+            clock_khz: descriptor.default_clock_khz,
+            max_data_rate: descriptor.max_data_rate,
+            data_rates: self.data_rates.clone(),
+        };
+        let mut fi_di = match specific {
+            Some(mode) if mode.implicit_parameters => 0x11,
+            Some(_) => atr.fi_di_index(),
+            None => pps::select_fi_di(atr.fi_di_index(), &rates),
+        };
+        let mut host_pps = false;
+
         if automatic.negotiation {
             // The reader negotiated by itself; learn the outcome.
             if let Some(params) = self.current_parameters().await {
                 fi_di = params.fi_di();
                 if params.protocol() != protocol && reader_has(params.protocol()) {
                     tracing::debug!(
-                        protocol = params.protocol(),
+                        protocol = %params.protocol(),
                         "the reader chose another protocol"
                     );
                 }
             }
         } else {
             let needs_pps =
-                specific.is_none() && (protocol != atr.default_protocol() || fi_di != 0x11);
+                specific.is_none() && (Some(protocol) != atr_default_protocol || fi_di != 0x11);
             if needs_pps && !automatic.pps {
                 match self.exchange_pps(protocol, fi_di).await {
                     Ok(agreed) => {
@@ -93,10 +94,11 @@ impl<T: UsbTransport> Reader<T> {
                         // ISO 7816-3 §9.3: after a failed PPS the card must be reset; then
                         // run it at its defaults, if its default protocol will do.
                         tracing::debug!(%error, "PPS failed; resetting to default parameters");
-                        let protocol_after_reset = atr.default_protocol();
-                        if protocol_after_reset != protocol && !reader_has(protocol_after_reset) {
+                        let Some(protocol_after_reset) = atr_default_protocol
+                            .filter(|&default| default == protocol || reader_has(default))
+                        else {
                             return Err(error);
-                        }
+                        };
                         self.power_off_quietly().await;
                         let reply = self
                             .exchange(
@@ -129,20 +131,19 @@ impl<T: UsbTransport> Reader<T> {
     pub(super) async fn finish_negotiation(
         &mut self,
         atr: Atr,
-        protocol: u8,
+        protocol: Protocol,
         fi_di: u8,
         host_pps: bool,
     ) -> Result<CardSession, Error> {
         let clock_khz = self.interface.descriptor.default_clock_khz;
-        let link = if protocol == 1 {
-            Link::T1(Some(T1Host::new(self.t1_params(&atr))))
-        } else {
-            Link::T0
+        let link = match protocol {
+            Protocol::T1 => Link::T1(Some(T1Host::new(self.t1_params(&atr)))),
+            Protocol::T0 => Link::T0,
         };
         Ok(CardSession {
-            timing: Timing::new(&atr, fi_di, protocol, clock_khz),
+            timing: Timing::new(&atr, fi_di, Some(protocol), clock_khz),
             info: LinkInfo {
-                protocol,
+                protocol: Some(protocol),
                 fi_di,
                 baud_rate: pps::baud_rate(fi_di, clock_khz),
                 host_pps,
@@ -182,7 +183,11 @@ impl<T: UsbTransport> Reader<T> {
         }
     }
 
-    pub(super) async fn exchange_pps(&mut self, protocol: u8, fi_di: u8) -> Result<u8, Error> {
+    pub(super) async fn exchange_pps(
+        &mut self,
+        protocol: Protocol,
+        fi_di: u8,
+    ) -> Result<u8, Error> {
         let request = PpsRequest {
             protocol,
             fi_di: (fi_di != 0x11).then_some(fi_di),
@@ -209,29 +214,30 @@ impl<T: UsbTransport> Reader<T> {
     pub(super) async fn set_parameters(
         &mut self,
         atr: &Atr,
-        protocol: u8,
+        protocol: Protocol,
         fi_di: u8,
     ) -> Result<(), Error> {
         let inverse = u8::from(atr.convention() == Convention::Inverse) << 1;
-        let params = if protocol == 1 {
-            let t1 = self.t1_params(atr);
-            ProtocolParameters::T1 {
-                fi_di,
-                tcckst: 0x10 | inverse | u8::from(atr.t1_edc() == Edc::Crc),
-                guard_time: atr.extra_guard_time(),
-                waiting_integers: atr.bwi() << 4 | (atr.cwi() & 0x0F),
-                clock_stop: 0,
-                ifsc: t1.ifsc,
-                nad: 0,
+        let params = match protocol {
+            Protocol::T1 => {
+                let t1 = self.t1_params(atr);
+                ProtocolParameters::T1 {
+                    fi_di,
+                    tcckst: 0x10 | inverse | u8::from(atr.t1_edc() == Edc::Crc),
+                    guard_time: atr.extra_guard_time(),
+                    waiting_integers: atr.bwi() << 4 | (atr.cwi() & 0x0F),
+                    clock_stop: 0,
+                    ifsc: t1.ifsc,
+                    nad: 0,
+                }
             }
-        } else {
-            ProtocolParameters::T0 {
+            Protocol::T0 => ProtocolParameters::T0 {
                 fi_di,
                 tcckst: inverse,
                 guard_time: atr.extra_guard_time(),
                 waiting_integer: atr.t0_wi(),
                 clock_stop: 0,
-            }
+            },
         };
         let reply = self
             .exchange(Command::SetParameters(params), READER_TIMEOUT)

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::atr::Atr;
+use crate::protocol::Protocol;
 use crate::transport::UsbTransport;
 
 use super::{Reader, MIN_CARD_TIMEOUT};
@@ -18,16 +19,21 @@ pub(super) struct Timing {
 }
 
 impl Timing {
-    pub(super) fn new(atr: &Atr, fi_di: u8, protocol: u8, clock_khz: u32) -> Timing {
+    /// `protocol` is `None` when an APDU-level reader runs the card with a protocol neither it
+    /// nor the ATR names as T=0 or T=1.
+    pub(super) fn new(atr: &Atr, fi_di: u8, protocol: Option<Protocol>, clock_khz: u32) -> Timing {
         let clock_khz = clock_khz.max(1);
         let fi = crate::atr::fi_from_index(fi_di >> 4).map_or(372, u32::from);
         let di = crate::atr::di_from_index(fi_di & 0x0F).map_or(1, u32::from);
-        let wait_ms = if protocol == 1 {
-            // BWT = 11 etu + 2^BWI × 960 × 372 / f (ISO 7816-3 §11.4.3).
-            (1u64 << atr.bwi().min(9)) * 960 * 372 / u64::from(clock_khz)
-        } else {
-            // WT = WI × 960 × Fi / f (§10.2).
-            u64::from(atr.t0_wi()) * 960 * u64::from(fi) / u64::from(clock_khz)
+        // BWT = 11 etu + 2^BWI × 960 × 372 / f (ISO 7816-3 §11.4.3).
+        let block_wait = (1u64 << atr.bwi().min(9)) * 960 * 372 / u64::from(clock_khz);
+        // WT = WI × 960 × Fi / f (§10.2).
+        let character_wait = u64::from(atr.t0_wi()) * 960 * u64::from(fi) / u64::from(clock_khz);
+        let wait_ms = match protocol {
+            Some(Protocol::T1) => block_wait,
+            Some(Protocol::T0) => character_wait,
+            // Not knowing which the card waits by, allow the longer.
+            None => block_wait.max(character_wait),
         };
         Timing {
             clock_khz,
