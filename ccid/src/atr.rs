@@ -4,6 +4,7 @@
 //! TCK) and keeps the bytes; the accessors derive the parameters ISO 7816-3 defines, with the
 //! standard's defaults when a byte is absent.
 
+use crate::pps::DEFAULT_FI_DI;
 use crate::protocol::Protocol;
 
 /// A transmission protocol number `T=n` as the ATR indicates it (TD's low nibble); the ones the
@@ -260,9 +261,9 @@ impl Atr {
         self.global(0, |g| g.ta)
     }
 
-    /// The rate index byte to use: TA1, or 0x11 (Fi 372, Di 1) when absent.
+    /// The rate index byte to use: TA1, or [`DEFAULT_FI_DI`] (Fi 372, Di 1) when absent.
     pub fn fi_di_index(&self) -> u8 {
-        self.ta1().unwrap_or(0x11)
+        self.ta1().unwrap_or(DEFAULT_FI_DI)
     }
 
     /// Clock rate conversion integer Fi (372 when TA1 is absent). `None` for a reserved index.
@@ -589,7 +590,7 @@ mod tests {
         let atr = ok("3B 00");
         assert_eq!(atr.interface_groups(), &[InterfaceGroup::default()]);
         assert_eq!(atr.ta1(), None);
-        assert_eq!(atr.fi_di_index(), 0x11);
+        assert_eq!(atr.fi_di_index(), DEFAULT_FI_DI);
         assert_eq!(
             (atr.fi(), atr.di(), atr.f_max_khz()),
             (Some(372), Some(1), Some(5_000))

@@ -1086,7 +1086,7 @@ mod tests {
             },
             error: 0,
             body: ReplyBody::Parameters(Some(ProtocolParameters::T0 {
-                fi_di: 0x11,
+                fi_di: crate::pps::DEFAULT_FI_DI,
                 tcckst: 0,
                 guard_time: 0,
                 waiting_integer: 10,

@@ -60,7 +60,7 @@ pub enum PpsError {
 pub struct PpsOutcome {
     /// The protocol now in use.
     pub protocol: Protocol,
-    /// The Fi/Di index now in use (0x11 when the card left PPS1 out of its answer).
+    /// The Fi/Di index now in use ([`DEFAULT_FI_DI`] when the card left PPS1 out of its answer).
     pub fi_di: u8,
 }
 
@@ -131,7 +131,8 @@ impl PpsRequest {
     /// Checks the card's answer against this request (ISO 7816-3 §9.3).
     ///
     /// Success is an answer that echoes the protocol and, for each of PPS1..PPS3, either
-    /// echoes the request's byte or leaves it out. PPS1 left out means the default rate 0x11.
+    /// echoes the request's byte or leaves it out. PPS1 left out means the default rate,
+    /// [`DEFAULT_FI_DI`].
     /// A well-formed answer of any other content is [`PpsError::Refused`].
     pub fn check_response(&self, response: &[u8]) -> Result<PpsOutcome, PpsError> {
         let answer = match PpsRequest::parse(response) {
@@ -178,11 +179,11 @@ pub fn baud_rate(fi_di: u8, clock_khz: u32) -> Option<u32> {
 
 /// The fastest Fi/Di index byte that both the card (its TA1, `card_fi_di`) and the reader
 /// allow: the card's own if the reader can run it, else the same Fi with the next lower Di that
-/// the reader can run, down to the default 0x11 (which every reader runs).
+/// the reader can run, down to [`DEFAULT_FI_DI`] (which every reader runs).
 ///
 /// "Lower" is by Di's value (Table 8 lists Di 12 and 20 after 64). A candidate no faster than
-/// 0x11 at the reader's clock is not worth a PPS, so 0x11 is chosen instead. A reserved index
-/// in `card_fi_di` also gives 0x11.
+/// the default at the reader's clock is not worth a PPS, so the default is chosen instead. A
+/// reserved index in `card_fi_di` also gives the default.
 pub fn select_fi_di(card_fi_di: u8, reader: &ReaderRates) -> u8 {
     let fi_index = card_fi_di >> 4;
     let Some(card_di) = di_from_index(card_fi_di & 0x0F) else {
@@ -293,7 +294,7 @@ mod tests {
             // The echo: success at the asked rate.
             ("FF 11 96 78", Ok((Protocol::T1, 0x96))),
             // PPS1 left out: success at the default rate.
-            ("FF 01 FE", Ok((Protocol::T1, 0x11))),
+            ("FF 01 FE", Ok((Protocol::T1, DEFAULT_FI_DI))),
             // Another protocol.
             ("FF 10 96 79", Err(PpsError::Refused)),
             ("FF 12 96 7B", Err(PpsError::Refused)),
@@ -338,8 +339,8 @@ mod tests {
     fn baud_rates() {
         let cases = [
             // clock × Di / Fi, rounded.
-            (0x11, 3_571, Some(9_599)),
-            (0x11, 3_686, Some(9_909)),
+            (DEFAULT_FI_DI, 3_571, Some(9_599)),
+            (DEFAULT_FI_DI, 3_686, Some(9_909)),
             (0x13, 3_571, Some(38_398)),
             (0x95, 3_686, Some(115_188)),
             (0x96, 3_686, Some(230_375)),
@@ -375,11 +376,15 @@ mod tests {
             // Listed rates: 115188 is within 2 % of 115200.
             (0x96, reader(3_686, 115_200, &standard_rates), 0x95),
             // Only slow rates listed: nothing faster than the default fits.
-            (0x96, reader(3_686, 115_200, &[9_600, 19_200, 38_400]), 0x11),
+            (
+                0x96,
+                reader(3_686, 115_200, &[9_600, 19_200, 38_400]),
+                DEFAULT_FI_DI,
+            ),
             // ACS reader at 4.8 MHz, up to 826000 bps: 0x96 is 300000 bps.
             (0x96, reader(4_800, 826_000, &[]), 0x96),
             // MOICA first generation on a 9600 bps reader: 0x13 and 0x12 are too fast.
-            (0x13, reader(3_571, 9_600, &[]), 0x11),
+            (0x13, reader(3_571, 9_600, &[]), DEFAULT_FI_DI),
             (0x13, reader(3_571, 38_400, &[]), 0x13),
             (0x13, reader(3_571, 20_000, &[]), 0x12),
             // Di steps down by value: Di 12 (index 8) too fast, Di 8 (index 4) fits, not Di 64
@@ -387,12 +392,12 @@ mod tests {
             (0x18, reader(4_000, 200_000, &[]), 0x18),
             (0x18, reader(4_000, 100_000, &[]), 0x14),
             // Reserved indices in TA1.
-            (0x70, ez100pu.clone(), 0x11),
-            (0x1A, ez100pu.clone(), 0x11),
+            (0x70, ez100pu.clone(), DEFAULT_FI_DI),
+            (0x1A, ez100pu.clone(), DEFAULT_FI_DI),
             // The default stays the default.
-            (0x11, ez100pu.clone(), 0x11),
+            (DEFAULT_FI_DI, ez100pu.clone(), DEFAULT_FI_DI),
             // Slower than the default is not worth a PPS.
-            (0x91, ez100pu, 0x11),
+            (0x91, ez100pu, DEFAULT_FI_DI),
         ];
         for (card, reader, chosen) in cases {
             assert_eq!(

@@ -64,7 +64,7 @@ impl<T: UsbTransport> Reader<T> {
             data_rates: self.data_rates.clone(),
         };
         let mut fi_di = match specific {
-            Some(mode) if mode.implicit_parameters => 0x11,
+            Some(mode) if mode.implicit_parameters => pps::DEFAULT_FI_DI,
             Some(_) => atr.fi_di_index(),
             None => pps::select_fi_di(atr.fi_di_index(), &rates),
         };
@@ -82,8 +82,8 @@ impl<T: UsbTransport> Reader<T> {
                 }
             }
         } else {
-            let needs_pps =
-                specific.is_none() && (Some(protocol) != atr_default_protocol || fi_di != 0x11);
+            let needs_pps = specific.is_none()
+                && (Some(protocol) != atr_default_protocol || fi_di != pps::DEFAULT_FI_DI);
             if needs_pps && !automatic.pps {
                 match self.exchange_pps(protocol, fi_di).await {
                     Ok(agreed) => {
@@ -112,7 +112,7 @@ impl<T: UsbTransport> Reader<T> {
                             )
                             .await?;
                         self.check(&reply)?;
-                        fi_di = 0x11;
+                        fi_di = pps::DEFAULT_FI_DI;
                         return self
                             .finish_negotiation(atr, protocol_after_reset, fi_di, false)
                             .await;
@@ -190,7 +190,7 @@ impl<T: UsbTransport> Reader<T> {
     ) -> Result<u8, Error> {
         let request = PpsRequest {
             protocol,
-            fi_di: (fi_di != 0x11).then_some(fi_di),
+            fi_di: (fi_di != pps::DEFAULT_FI_DI).then_some(fi_di),
             pps2: None,
             pps3: None,
         };
