@@ -49,7 +49,8 @@
 //! # Reader quirks
 //! Readers that deviate from the specification are rows in [`quirks::QUIRKS`], keyed by vendor
 //! and product id: the supplied class descriptor of a reader that has none, a wire dialect (the
-//! EZ100PU sends `dwLength` big-endian and a 0x00 before the ATR), transfer sizes.
+//! EZ100PU sends `dwLength` big-endian), bytes sent before the ATR (the EZ100PU's 0x00),
+//! transfer sizes.
 //!
 //! # Bug reports
 //! Wrap the transport in [`trace::RecordingTransport`] in export mode and attach the trace: one

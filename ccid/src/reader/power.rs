@@ -4,7 +4,6 @@ use crate::atr::{Atr, CardClass};
 use crate::descriptor::Voltage;
 use crate::error::Error;
 use crate::message::{Command, PowerSelect, SlotError};
-use crate::quirks::Dialect;
 use crate::transport::{TraceNote, UsbTransport};
 
 use super::message_io::reply_data;
@@ -35,11 +34,9 @@ impl<T: UsbTransport> Reader<T> {
                 continue;
             }
             let data = reply_data(reply)?;
-            let atr_bytes = match (self.interface.dialect(), data.split_first()) {
-                // The EZ100PU puts one 0x00 before TS.
-                (Dialect::Ez100pu, Some((0x00, rest))) => rest,
-                _ => &data,
-            };
+            let atr_bytes = data
+                .strip_prefix(self.interface.atr_prefix())
+                .unwrap_or(&data);
             let atr = match Atr::parse(atr_bytes) {
                 Ok(atr) => atr,
                 Err(error) if more_left => {

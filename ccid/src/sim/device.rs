@@ -472,10 +472,7 @@ impl Device {
             self.negotiate_by_reader();
         }
         self.start_card_link();
-        let mut data = Vec::with_capacity(atr_bytes.len() + 1);
-        if self.config.dialect == Dialect::Ez100pu {
-            data.push(0x00);
-        }
+        let mut data = self.config.atr_prefix.clone();
         data.extend_from_slice(&atr_bytes);
         Ok(data_block(data))
     }
