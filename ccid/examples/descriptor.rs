@@ -1,7 +1,7 @@
 //! Classifies the reader a libccid `parse` dump describes, as this driver sees it.
 //!
 //! ```text
-//! cargo run -p ccid --example descriptor -- ../shared/corpora/ccid-readers/ACR122U.txt
+//! cargo run -p ccid --features corpus --example descriptor -- ../shared/corpora/ccid-readers/ACR122U.txt
 //! ```
 //!
 //! Prints pretty JSON: per interface, the identity, how the interface is recognised, what the

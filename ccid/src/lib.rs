@@ -66,6 +66,7 @@ pub mod atr;
 pub mod descriptor;
 mod error;
 pub mod hex;
+#[cfg(feature = "corpus")]
 pub mod libccid_dump;
 pub mod message;
 pub mod pps;

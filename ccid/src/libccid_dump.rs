@@ -10,6 +10,9 @@
 //! what they contain: CRLF line ends, extra whitespace, "Can't get iInterface string" instead of
 //! a string, garbage strings, error lines from the tool, and decoded lines wrapped onto an
 //! unindented next line.
+//!
+//! Behind the `corpus` feature: the descriptor corpus test and the `descriptor` example use it;
+//! the driver itself (and the page) never does.
 
 use crate::descriptor::{
     AutomaticFeatures, CcidClassDescriptor, ExchangeLevel, PinSupport, Voltage,
