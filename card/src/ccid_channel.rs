@@ -2,7 +2,7 @@
 
 use ccid::descriptor::ExchangeLevel;
 use ccid::message::HEADER_LENGTH;
-use ccid::{Reader, UsbTransport};
+use ccid::{Protocol, Reader, UsbTransport};
 
 use crate::channel::{ApduChannel, ChannelError, ChannelErrorKind, ChannelLimits};
 
@@ -20,7 +20,7 @@ impl<T: UsbTransport> ApduChannel for Reader<T> {
     /// them itself (T=1 at TPDU level); short ones otherwise, cut to the reader's message size.
     fn limits(&self) -> ChannelLimits {
         let descriptor = &self.interface().descriptor;
-        let protocol = self.link_info().map(|info| info.protocol);
+        let protocol = self.link_info().and_then(|info| info.protocol);
         let short = || {
             let room = descriptor
                 .max_message_length()
@@ -32,7 +32,7 @@ impl<T: UsbTransport> ApduChannel for Reader<T> {
         };
         match descriptor.exchange_level() {
             ExchangeLevel::ExtendedApdu => ChannelLimits::EXTENDED,
-            ExchangeLevel::Tpdu if protocol == Some(1) => ChannelLimits::EXTENDED,
+            ExchangeLevel::Tpdu if protocol == Some(Protocol::T1) => ChannelLimits::EXTENDED,
             ExchangeLevel::Tpdu | ExchangeLevel::ShortApdu | ExchangeLevel::Character => short(),
         }
     }

@@ -427,7 +427,10 @@ fn full_session_on_a_t0_tpdu_reader() {
     ];
     let shared = SharedVirtualCard::new(virtual_card().with_atr(&atr));
     let (_device, mut card) = open(SimReaderConfig::tpdu(), Box::new(shared));
-    assert_eq!(card.channel_mut().link_info().unwrap().protocol, 0);
+    assert_eq!(
+        card.channel_mut().link_info().unwrap().protocol,
+        Some(ccid::Protocol::T0)
+    );
     assert_eq!(card.limits(), ChannelLimits::SHORT);
     let certificates = block_on(card.read_certificates()).unwrap();
     let certificate = certificates

@@ -106,9 +106,11 @@ async fn run(scenario: &Scenario) -> Result<ccid::trace::Trace, ccid::Error> {
     let atr = reader.power_on().await?;
     if let Some(link) = reader.link_info() {
         let note = format!(
-            "ATR historical bytes {:?}; T={} at Fi/Di 0x{:02X} ({} bps){}",
+            "ATR historical bytes {:?}; {} at Fi/Di 0x{:02X} ({} bps){}",
             String::from_utf8_lossy(atr.historical_bytes()),
-            link.protocol,
+            link.protocol
+                .map_or("an unnamed protocol".to_string(), |protocol| protocol
+                    .to_string()),
             link.fi_di,
             link.baud_rate
                 .map_or("?".to_string(), |rate| rate.to_string()),

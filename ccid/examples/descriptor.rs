@@ -1,7 +1,7 @@
 //! Classifies the reader a libccid `parse` dump describes, as this driver sees it.
 //!
 //! ```text
-//! cargo run -p ccid --example descriptor -- ../shared/corpora/ccid-readers/ACR122U.txt
+//! cargo run -p ccid --features corpus --example descriptor -- ../shared/corpora/ccid-readers/ACR122U.txt
 //! ```
 //!
 //! Prints pretty JSON: per interface, the identity, how the interface is recognised, what the
@@ -10,9 +10,7 @@
 
 use std::process::ExitCode;
 
-use ccid::descriptor::{
-    find_ccid_interfaces, CcidClassDescriptor, CcidInterface, ExchangeLevel, InterfaceKind, Voltage,
-};
+use ccid::descriptor::{CcidClassDescriptor, CcidInterface, ExchangeLevel, InterfaceKind, Voltage};
 use ccid::libccid_dump::{self, DumpInterface};
 use ccid::quirks::{self, Dialect};
 use serde_json::{json, Value};
@@ -48,23 +46,15 @@ fn classify(path: &str) -> Result<Value, String> {
     let blocks = libccid_dump::parse_bytes(&bytes)
         .map_err(|e| format!("{path} is not a libccid parse dump: {e}"))?;
 
-    // Run the driver's own interface finding over the configuration such a device would send.
-    let configuration = libccid_dump::configuration_descriptor(&blocks);
-    let device = blocks.first().map(DumpInterface::device_info);
-    let found = match device {
-        Some(device) => find_ccid_interfaces(&device, &configuration),
-        None => Ok(Vec::new()),
-    };
-    let found = found.unwrap_or_default();
-
-    let interfaces: Vec<Value> = blocks
+    // The driver's own interface finding, device by device (a dump may hold several readers),
+    // over the configuration each device would send.
+    let interfaces: Vec<Value> = libccid_dump::devices(&blocks)
         .iter()
-        .map(|block| {
-            let interface = found.iter().find(|i| {
-                i.interface_number == block.interface_number
-                    && i.alternate_setting == block.alternate_setting
-            });
-            describe(block, interface)
+        .flat_map(|device| {
+            device
+                .blocks
+                .iter()
+                .map(|block| describe(block, device.interface_for(block)))
         })
         .collect();
     Ok(json!({ "file": path, "interfaces": interfaces }))

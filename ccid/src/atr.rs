@@ -4,8 +4,12 @@
 //! TCK) and keeps the bytes; the accessors derive the parameters ISO 7816-3 defines, with the
 //! standard's defaults when a byte is absent.
 
-/// A transmission protocol `T=n` as the ATR offers it (TD's low nibble).
-pub type Protocol = u8;
+use crate::pps::DEFAULT_FI_DI;
+use crate::protocol::Protocol;
+
+/// A transmission protocol number `T=n` as the ATR indicates it (TD's low nibble); the ones the
+/// driver runs are [`Protocol`]s.
+pub type ProtocolNumber = u8;
 
 /// Bit order and polarity, from TS.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,7 +47,7 @@ pub struct InterfaceGroup {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SpecificMode {
     /// The protocol the card runs (TA2's low nibble).
-    pub protocol: Protocol,
+    pub protocol: ProtocolNumber,
     /// Bit 8 clear: the card can change to negotiable mode (after a warm reset); bit 8 set means
     /// it cannot.
     pub can_change: bool,
@@ -110,7 +114,7 @@ pub struct Atr {
 pub const MAX_ATR_LEN: usize = 33;
 
 /// Protocol number that marks global interface bytes, not a transmission protocol.
-const T15: Protocol = 15;
+const T15: ProtocolNumber = 15;
 
 impl Atr {
     /// Parses an ATR (TS first, nothing before it).
@@ -226,7 +230,7 @@ impl Atr {
     ///
     /// Each protocol appears once. When the TD bytes indicate nothing but T=15 (which ISO
     /// 7816-3 forbids in TD1), T=0 is the offer, as if TD1 were absent.
-    pub fn protocols(&self) -> Vec<Protocol> {
+    pub fn protocols(&self) -> Vec<ProtocolNumber> {
         let mut protocols = Vec::new();
         for protocol in self.groups.iter().filter_map(|g| g.td).map(|td| td & 0x0F) {
             if protocol != T15 && !protocols.contains(&protocol) {
@@ -239,8 +243,13 @@ impl Atr {
         protocols
     }
 
+    /// Whether the ATR offers `protocol`.
+    pub fn offers(&self, protocol: Protocol) -> bool {
+        self.protocols().contains(&protocol.number())
+    }
+
     /// The protocol used when no PPS is made: the specific mode's, else the first offered.
-    pub fn default_protocol(&self) -> Protocol {
+    pub fn default_protocol(&self) -> ProtocolNumber {
         match self.specific_mode() {
             Some(mode) => mode.protocol,
             None => self.protocols().first().copied().unwrap_or(0),
@@ -252,9 +261,9 @@ impl Atr {
         self.global(0, |g| g.ta)
     }
 
-    /// The rate index byte to use: TA1, or 0x11 (Fi 372, Di 1) when absent.
+    /// The rate index byte to use: TA1, or [`DEFAULT_FI_DI`] (Fi 372, Di 1) when absent.
     pub fn fi_di_index(&self) -> u8 {
-        self.ta1().unwrap_or(0x11)
+        self.ta1().unwrap_or(DEFAULT_FI_DI)
     }
 
     /// Clock rate conversion integer Fi (372 when TA1 is absent). `None` for a reserved index.
@@ -358,7 +367,7 @@ impl Atr {
     /// index ≥ 2) whose preceding TD(i-1) indicates that protocol.
     fn specific(
         &self,
-        protocol: Protocol,
+        protocol: ProtocolNumber,
         byte: impl Fn(&InterfaceGroup) -> Option<u8>,
     ) -> Option<u8> {
         self.groups.windows(2).skip(1).find_map(|pair| match pair {
@@ -510,8 +519,8 @@ mod tests {
     fn structure_and_derived_values() {
         struct Case {
             atr: &'static str,
-            protocols: &'static [Protocol],
-            default_protocol: Protocol,
+            protocols: &'static [ProtocolNumber],
+            default_protocol: ProtocolNumber,
             tck: Option<u8>,
             historical: &'static [u8],
         }
@@ -581,7 +590,7 @@ mod tests {
         let atr = ok("3B 00");
         assert_eq!(atr.interface_groups(), &[InterfaceGroup::default()]);
         assert_eq!(atr.ta1(), None);
-        assert_eq!(atr.fi_di_index(), 0x11);
+        assert_eq!(atr.fi_di_index(), DEFAULT_FI_DI);
         assert_eq!(
             (atr.fi(), atr.di(), atr.f_max_khz()),
             (Some(372), Some(1), Some(5_000))

@@ -175,6 +175,11 @@ impl CcidInterface {
     pub fn dialect(&self) -> Dialect {
         self.quirk.map_or(Dialect::Standard, |q| q.dialect)
     }
+
+    /// The bytes the reader sends before the ATR in its power-on answer (a quirk's, else none).
+    pub fn atr_prefix(&self) -> &'static [u8] {
+        self.quirk.map_or(&[], |q| q.atr_prefix)
+    }
 }
 
 impl CcidClassDescriptor {

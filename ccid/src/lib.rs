@@ -49,7 +49,8 @@
 //! # Reader quirks
 //! Readers that deviate from the specification are rows in [`quirks::QUIRKS`], keyed by vendor
 //! and product id: the supplied class descriptor of a reader that has none, a wire dialect (the
-//! EZ100PU sends `dwLength` big-endian and a 0x00 before the ATR), transfer sizes.
+//! EZ100PU sends `dwLength` big-endian), bytes sent before the ATR (the EZ100PU's 0x00),
+//! transfer sizes.
 //!
 //! # Bug reports
 //! Wrap the transport in [`trace::RecordingTransport`] in export mode and attach the trace: one
@@ -65,9 +66,11 @@ pub mod atr;
 pub mod descriptor;
 mod error;
 pub mod hex;
+#[cfg(feature = "corpus")]
 pub mod libccid_dump;
 pub mod message;
 pub mod pps;
+mod protocol;
 pub mod quirks;
 mod reader;
 #[cfg(feature = "sim")]
@@ -80,5 +83,6 @@ pub mod webusb;
 
 pub use atr::Atr;
 pub use error::Error;
+pub use protocol::Protocol;
 pub use reader::{CardEvent, LinkInfo, Reader, ReaderOptions, SlotStatus};
 pub use transport::{ControlSetup, TraceNote, TransportError, UsbDeviceInfo, UsbTransport};

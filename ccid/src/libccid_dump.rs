@@ -10,10 +10,13 @@
 //! what they contain: CRLF line ends, extra whitespace, "Can't get iInterface string" instead of
 //! a string, garbage strings, error lines from the tool, and decoded lines wrapped onto an
 //! unindented next line.
+//!
+//! Behind the `corpus` feature: the descriptor corpus test and the `descriptor` example use it;
+//! the driver itself (and the page) never does.
 
 use crate::descriptor::{
-    AutomaticFeatures, CcidClassDescriptor, ExchangeLevel, PinSupport, Voltage,
-    CCID_DESCRIPTOR_LENGTH,
+    find_ccid_interfaces, AutomaticFeatures, CcidClassDescriptor, CcidInterface, DescriptorError,
+    ExchangeLevel, PinSupport, Voltage, CCID_DESCRIPTOR_LENGTH,
 };
 use crate::transport::UsbDeviceInfo;
 
@@ -349,6 +352,71 @@ pub fn configuration_descriptor(interfaces: &[DumpInterface]) -> Vec<u8> {
     ];
     configuration.extend(body);
     configuration
+}
+
+/// One device of a dump, and what the driver finds in it.
+///
+/// A dump file may describe several devices (different readers, or one reader dumped twice),
+/// so interface numbers and alternate settings identify a block only within its device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DumpDevice<'a> {
+    /// The device's blocks, in file order.
+    pub blocks: &'a [DumpInterface],
+    /// The configuration descriptor the device would send ([`configuration_descriptor`]).
+    pub configuration: Vec<u8>,
+    /// What [`find_ccid_interfaces`] makes of it, with the device's identity.
+    pub found: Result<Vec<CcidInterface>, DescriptorError>,
+}
+
+impl DumpDevice<'_> {
+    /// The interface the driver found for `block`, one of this device's blocks: the one with its
+    /// interface number and alternate setting. `None` when the driver found none there.
+    pub fn interface_for(&self, block: &DumpInterface) -> Option<&CcidInterface> {
+        self.found.as_ref().ok()?.iter().find(|interface| {
+            interface.interface_number == block.interface_number
+                && interface.alternate_setting == block.alternate_setting
+        })
+    }
+}
+
+/// Splits a dump's blocks into devices and runs the driver's interface finding over each.
+///
+/// A block starts a new device when its identity (vendor, product, release) differs from the
+/// blocks before it, or when they already have its interface number and alternate setting (the
+/// same reader dumped again).
+pub fn devices(blocks: &[DumpInterface]) -> Vec<DumpDevice<'_>> {
+    let mut devices = Vec::new();
+    let mut start = 0;
+    for (index, block) in blocks.iter().enumerate() {
+        let current = blocks.get(start..index).unwrap_or_default();
+        let same_device = current.iter().all(|earlier| {
+            earlier.device_info() == block.device_info()
+                && (earlier.interface_number, earlier.alternate_setting)
+                    != (block.interface_number, block.alternate_setting)
+        });
+        if !same_device {
+            devices.push(device(current));
+            start = index;
+        }
+    }
+    match blocks.get(start..) {
+        Some(rest) if !rest.is_empty() => devices.push(device(rest)),
+        _ => {}
+    }
+    devices
+}
+
+fn device(blocks: &[DumpInterface]) -> DumpDevice<'_> {
+    let configuration = configuration_descriptor(blocks);
+    let found = match blocks.first() {
+        Some(first) => find_ccid_interfaces(&first.device_info(), &configuration),
+        None => Ok(Vec::new()),
+    };
+    DumpDevice {
+        blocks,
+        configuration,
+        found,
+    }
 }
 
 /// Parses dump bytes (not necessarily UTF-8: garbage strings are replaced).
@@ -881,6 +949,48 @@ params
         assert_eq!(blocks.len(), 2);
         assert_eq!(blocks[1].interface_number, 1);
         assert_eq!(blocks[1].line, 54);
+    }
+
+    #[test]
+    fn each_device_of_a_dump_gets_its_own_interfaces() {
+        // A second reader with the same interface number and alternate setting but another
+        // exchange level and message size, then the first reader dumped again.
+        let other = CASTLES
+            .replace("idVendor: 0x0CA6", "idVendor: 0x1234")
+            .replace("dwFeatures: 0x00010130", "dwFeatures: 0x00040130")
+            .replace("271 bytes", "1034 bytes");
+        let blocks = parse(&format!("{CASTLES}{other}{CASTLES}")).unwrap();
+        let found = devices(&blocks);
+        assert_eq!(
+            found.iter().map(|d| d.blocks.len()).collect::<Vec<_>>(),
+            [1, 1, 1]
+        );
+        let seen: Vec<(u16, ExchangeLevel, usize)> = found
+            .iter()
+            .flat_map(|device| {
+                device.blocks.iter().map(|block| {
+                    let interface = device.interface_for(block).unwrap();
+                    let descriptor = &interface.descriptor;
+                    (
+                        block.vendor_id,
+                        descriptor.exchange_level(),
+                        descriptor.max_message_length(),
+                    )
+                })
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (0x0CA6, ExchangeLevel::Tpdu, 271),
+                (0x1234, ExchangeLevel::ExtendedApdu, 1034),
+                (0x0CA6, ExchangeLevel::Tpdu, 271),
+            ]
+        );
+        // Interfaces of one composite device stay together.
+        let second_interface = CASTLES.replace("bInterfaceNumber: 0", "bInterfaceNumber: 1");
+        let composite = parse(&format!("{CASTLES}{second_interface}")).unwrap();
+        assert_eq!(devices(&composite).len(), 1);
     }
 
     #[test]

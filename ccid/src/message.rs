@@ -5,6 +5,7 @@
 //! `bSlot`, `bSeq` and three message-specific bytes. Encoding and decoding take a [`Dialect`]
 //! because some readers send `dwLength` big-endian.
 
+use crate::protocol::Protocol;
 use crate::quirks::Dialect;
 use crate::transport::ControlSetup;
 
@@ -112,11 +113,11 @@ pub enum ProtocolParameters {
 }
 
 impl ProtocolParameters {
-    /// `bProtocolNum`.
-    pub fn protocol(&self) -> u8 {
+    /// The protocol the structure is for (`bProtocolNum`).
+    pub fn protocol(&self) -> Protocol {
         match self {
-            ProtocolParameters::T0 { .. } => 0,
-            ProtocolParameters::T1 { .. } => 1,
+            ProtocolParameters::T0 { .. } => Protocol::T0,
+            ProtocolParameters::T1 { .. } => Protocol::T1,
         }
     }
 
@@ -271,7 +272,7 @@ impl Command {
                     self.message_type(),
                     slot,
                     seq,
-                    [params.protocol(), 0, 0],
+                    [params.protocol().number(), 0, 0],
                     &bytes,
                     dialect,
                 );
@@ -604,7 +605,7 @@ impl Reply {
             ReplyBody::DataBlock { chain, data } => (*chain, data.clone()),
             ReplyBody::SlotStatus { clock_status } => (*clock_status, Vec::new()),
             ReplyBody::Parameters(None) => (0, Vec::new()),
-            ReplyBody::Parameters(Some(params)) => (params.protocol(), params.to_bytes()),
+            ReplyBody::Parameters(Some(params)) => (params.protocol().number(), params.to_bytes()),
             ReplyBody::Escape(data) => (0, data.clone()),
             ReplyBody::DataRateAndClock {
                 clock_khz,
@@ -1085,7 +1086,7 @@ mod tests {
             },
             error: 0,
             body: ReplyBody::Parameters(Some(ProtocolParameters::T0 {
-                fi_di: 0x11,
+                fi_di: crate::pps::DEFAULT_FI_DI,
                 tcckst: 0,
                 guard_time: 0,
                 waiting_integer: 10,

@@ -4,7 +4,8 @@
 //! echoes the request or answers with a subset of it (§9.3). [`select_fi_di`] picks the Fi/Di
 //! index to ask for from the card's TA1 and what the reader can clock.
 
-use crate::atr::{di_from_index, fi_from_index, Protocol};
+use crate::atr::{di_from_index, fi_from_index};
+use crate::protocol::Protocol;
 
 /// PPSS, the first byte of every PPS request and response.
 pub const PPSS: u8 = 0xFF;
@@ -49,6 +50,9 @@ pub enum PpsError {
     /// Bytes follow the PCK.
     #[error("the PPS response has trailing bytes")]
     TrailingBytes,
+    /// PPS0 names a protocol other than T=0 and T=1.
+    #[error("the PPS names protocol T={0}, which this driver does not run")]
+    UnknownProtocol(u8),
 }
 
 /// What the card agreed to.
@@ -56,16 +60,14 @@ pub enum PpsError {
 pub struct PpsOutcome {
     /// The protocol now in use.
     pub protocol: Protocol,
-    /// The Fi/Di index now in use (0x11 when the card left PPS1 out of its answer).
+    /// The Fi/Di index now in use ([`DEFAULT_FI_DI`] when the card left PPS1 out of its answer).
     pub fi_di: u8,
 }
 
 impl PpsRequest {
     /// The request's bytes, PCK included.
-    ///
-    /// Only the low nibble of `protocol` is sent.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut pps0 = self.protocol & 0x0F;
+        let mut pps0 = self.protocol.number();
         let mut bytes = vec![PPSS, 0];
         for (bit, byte) in [
             (HAS_PPS1, self.fi_di),
@@ -117,8 +119,9 @@ impl PpsRequest {
                 None
             }
         };
+        let number = pps0 & 0x0F;
         Ok(PpsRequest {
-            protocol: pps0 & 0x0F,
+            protocol: Protocol::from_number(number).ok_or(PpsError::UnknownProtocol(number))?,
             fi_di: take(HAS_PPS1),
             pps2: take(HAS_PPS2),
             pps3: take(HAS_PPS3),
@@ -128,13 +131,18 @@ impl PpsRequest {
     /// Checks the card's answer against this request (ISO 7816-3 §9.3).
     ///
     /// Success is an answer that echoes the protocol and, for each of PPS1..PPS3, either
-    /// echoes the request's byte or leaves it out. PPS1 left out means the default rate 0x11.
+    /// echoes the request's byte or leaves it out. PPS1 left out means the default rate,
+    /// [`DEFAULT_FI_DI`].
     /// A well-formed answer of any other content is [`PpsError::Refused`].
     pub fn check_response(&self, response: &[u8]) -> Result<PpsOutcome, PpsError> {
-        let answer = PpsRequest::parse(response)?;
+        let answer = match PpsRequest::parse(response) {
+            // An answer naming a protocol the request cannot have named is another protocol.
+            Err(PpsError::UnknownProtocol(_)) => return Err(PpsError::Refused),
+            other => other?,
+        };
         let echoed_or_absent =
             |asked: Option<u8>, answered: Option<u8>| answered.is_none() || answered == asked;
-        if answer.protocol != self.protocol & 0x0F
+        if answer.protocol != self.protocol
             || !echoed_or_absent(self.fi_di, answer.fi_di)
             || !echoed_or_absent(self.pps2, answer.pps2)
             || !echoed_or_absent(self.pps3, answer.pps3)
@@ -171,11 +179,11 @@ pub fn baud_rate(fi_di: u8, clock_khz: u32) -> Option<u32> {
 
 /// The fastest Fi/Di index byte that both the card (its TA1, `card_fi_di`) and the reader
 /// allow: the card's own if the reader can run it, else the same Fi with the next lower Di that
-/// the reader can run, down to the default 0x11 (which every reader runs).
+/// the reader can run, down to [`DEFAULT_FI_DI`] (which every reader runs).
 ///
 /// "Lower" is by Di's value (Table 8 lists Di 12 and 20 after 64). A candidate no faster than
-/// 0x11 at the reader's clock is not worth a PPS, so 0x11 is chosen instead. A reserved index
-/// in `card_fi_di` also gives 0x11.
+/// the default at the reader's clock is not worth a PPS, so the default is chosen instead. A
+/// reserved index in `card_fi_di` also gives the default.
 pub fn select_fi_di(card_fi_di: u8, reader: &ReaderRates) -> u8 {
     let fi_index = card_fi_di >> 4;
     let Some(card_di) = di_from_index(card_fi_di & 0x0F) else {
@@ -233,13 +241,13 @@ mod tests {
     #[test]
     fn requests_encode_and_parse_back() {
         let cases = [
-            (request(0, None), "FF 00 FF"),
-            (request(1, None), "FF 01 FE"),
-            (request(1, Some(0x13)), "FF 11 13 FD"),
-            (request(1, Some(0x96)), "FF 11 96 78"),
+            (request(Protocol::T0, None), "FF 00 FF"),
+            (request(Protocol::T1, None), "FF 01 FE"),
+            (request(Protocol::T1, Some(0x13)), "FF 11 13 FD"),
+            (request(Protocol::T1, Some(0x96)), "FF 11 96 78"),
             (
                 PpsRequest {
-                    protocol: 1,
+                    protocol: Protocol::T1,
                     fi_di: Some(0x95),
                     pps2: Some(0x00),
                     pps3: Some(0x00),
@@ -248,7 +256,7 @@ mod tests {
             ),
             (
                 PpsRequest {
-                    protocol: 0,
+                    protocol: Protocol::T0,
                     fi_di: None,
                     pps2: Some(0x01),
                     pps3: None,
@@ -272,6 +280,7 @@ mod tests {
             ("00 11 96 78", PpsError::BadPpss),
             ("FF 11 96 79", PpsError::BadPck),
             ("FF 11 96 78 00", PpsError::TrailingBytes),
+            ("FF 02 FD", PpsError::UnknownProtocol(2)),
         ];
         for (text, error) in cases {
             assert_eq!(PpsRequest::parse(&bytes(text)), Err(error), "{text}");
@@ -280,14 +289,15 @@ mod tests {
 
     #[test]
     fn responses_per_iso_7816_3_9_3() {
-        let asked = request(1, Some(0x96));
+        let asked = request(Protocol::T1, Some(0x96));
         let cases = [
             // The echo: success at the asked rate.
-            ("FF 11 96 78", Ok((1, 0x96))),
+            ("FF 11 96 78", Ok((Protocol::T1, 0x96))),
             // PPS1 left out: success at the default rate.
-            ("FF 01 FE", Ok((1, 0x11))),
+            ("FF 01 FE", Ok((Protocol::T1, DEFAULT_FI_DI))),
             // Another protocol.
             ("FF 10 96 79", Err(PpsError::Refused)),
+            ("FF 12 96 7B", Err(PpsError::Refused)),
             // Another rate.
             ("FF 11 95 7B", Err(PpsError::Refused)),
             // A PPS2 the request did not have.
@@ -314,13 +324,13 @@ mod tests {
         assert_eq!(
             with_pps2.check_response(&bytes("FF 11 96 78")),
             Ok(PpsOutcome {
-                protocol: 1,
+                protocol: Protocol::T1,
                 fi_di: 0x96
             })
         );
         // No PPS1 asked, so none may come back.
         assert_eq!(
-            request(1, None).check_response(&bytes("FF 11 96 78")),
+            request(Protocol::T1, None).check_response(&bytes("FF 11 96 78")),
             Err(PpsError::Refused)
         );
     }
@@ -329,8 +339,8 @@ mod tests {
     fn baud_rates() {
         let cases = [
             // clock × Di / Fi, rounded.
-            (0x11, 3_571, Some(9_599)),
-            (0x11, 3_686, Some(9_909)),
+            (DEFAULT_FI_DI, 3_571, Some(9_599)),
+            (DEFAULT_FI_DI, 3_686, Some(9_909)),
             (0x13, 3_571, Some(38_398)),
             (0x95, 3_686, Some(115_188)),
             (0x96, 3_686, Some(230_375)),
@@ -366,11 +376,15 @@ mod tests {
             // Listed rates: 115188 is within 2 % of 115200.
             (0x96, reader(3_686, 115_200, &standard_rates), 0x95),
             // Only slow rates listed: nothing faster than the default fits.
-            (0x96, reader(3_686, 115_200, &[9_600, 19_200, 38_400]), 0x11),
+            (
+                0x96,
+                reader(3_686, 115_200, &[9_600, 19_200, 38_400]),
+                DEFAULT_FI_DI,
+            ),
             // ACS reader at 4.8 MHz, up to 826000 bps: 0x96 is 300000 bps.
             (0x96, reader(4_800, 826_000, &[]), 0x96),
             // MOICA first generation on a 9600 bps reader: 0x13 and 0x12 are too fast.
-            (0x13, reader(3_571, 9_600, &[]), 0x11),
+            (0x13, reader(3_571, 9_600, &[]), DEFAULT_FI_DI),
             (0x13, reader(3_571, 38_400, &[]), 0x13),
             (0x13, reader(3_571, 20_000, &[]), 0x12),
             // Di steps down by value: Di 12 (index 8) too fast, Di 8 (index 4) fits, not Di 64
@@ -378,12 +392,12 @@ mod tests {
             (0x18, reader(4_000, 200_000, &[]), 0x18),
             (0x18, reader(4_000, 100_000, &[]), 0x14),
             // Reserved indices in TA1.
-            (0x70, ez100pu.clone(), 0x11),
-            (0x1A, ez100pu.clone(), 0x11),
+            (0x70, ez100pu.clone(), DEFAULT_FI_DI),
+            (0x1A, ez100pu.clone(), DEFAULT_FI_DI),
             // The default stays the default.
-            (0x11, ez100pu.clone(), 0x11),
+            (DEFAULT_FI_DI, ez100pu.clone(), DEFAULT_FI_DI),
             // Slower than the default is not worth a PPS.
-            (0x91, ez100pu, 0x11),
+            (0x91, ez100pu, DEFAULT_FI_DI),
         ];
         for (card, reader, chosen) in cases {
             assert_eq!(

@@ -3,7 +3,7 @@
 //! behaviour it works around.
 //!
 //! Rows are data. Code elsewhere asks a row what to do (its [`Dialect`], its chunk size, its
-//! descriptor) and never tests a vendor or product id itself, so this table stays the one place
+//! descriptor, the bytes before its ATR) and never tests a vendor or product id itself, so this table stays the one place
 //! where reader-specific behaviour lives.
 
 use crate::descriptor::CcidClassDescriptor;
@@ -14,8 +14,7 @@ pub enum Dialect {
     /// CCID as specified: dwLength little-endian.
     #[default]
     Standard,
-    /// Castles EZ100PU: dwLength big-endian both ways; the power-on answer carries one 0x00
-    /// before TS, counted in dwLength.
+    /// Castles EZ100PU: dwLength big-endian both ways.
     Ez100pu,
 }
 
@@ -38,6 +37,9 @@ pub struct ReaderQuirk {
     pub class_descriptor: Option<CcidClassDescriptor>,
     /// Wire dialect.
     pub dialect: Dialect,
+    /// Bytes the reader puts before TS in its power-on answer (counted in dwLength), dropped
+    /// before the ATR is parsed; empty for a reader that sends the ATR alone.
+    pub atr_prefix: &'static [u8],
     /// Send bulk-OUT messages in transfers of at most this many bytes.
     pub bulk_out_chunk: Option<usize>,
     /// Read bulk-IN messages in transfers of at most this many bytes (a reader that never ends a
@@ -113,6 +115,7 @@ pub static QUIRKS: &[ReaderQuirk] = &[ReaderQuirk {
     interface_class: Some(0x00),
     class_descriptor: Some(EZ100PU_DESCRIPTOR),
     dialect: Dialect::Ez100pu,
+    atr_prefix: &[0x00],
     bulk_out_chunk: Some(16),
     // Its 16-byte packets end a message without a short packet when the message is a multiple
     // of 16 bytes long: read one packet per transfer.
@@ -142,6 +145,16 @@ mod tests {
     }
 
     #[test]
+    fn ez100pu_row_names_the_byte_before_its_atr() {
+        let row = lookup(0x0CA6, 0x0010, 0x0100);
+        assert_eq!(row.map(|q| q.atr_prefix), Some(&[0x00][..]));
+        assert!(QUIRKS
+            .iter()
+            .filter(|q| q.name != "Castles EZ100PU")
+            .all(|q| q.atr_prefix.is_empty()));
+    }
+
+    #[test]
     fn bcd_device_range_is_inclusive() {
         let row = ReaderQuirk {
             vendor_id: 0x1234,
@@ -152,6 +165,7 @@ mod tests {
             interface_class: None,
             class_descriptor: None,
             dialect: Dialect::Standard,
+            atr_prefix: &[],
             bulk_out_chunk: None,
             bulk_in_chunk: None,
         };

@@ -265,7 +265,11 @@ fn no_pseudo_random_bytes_panic() {
         }
         let _ = PpsRequest::parse(&bytes);
         let request = PpsRequest {
-            protocol: rng.byte() & 0x0F,
+            protocol: if rng.byte() & 1 == 0 {
+                ccid::Protocol::T0
+            } else {
+                ccid::Protocol::T1
+            },
             fi_di: Some(rng.byte()).filter(|b| b & 1 == 0),
             pps2: None,
             pps3: None,

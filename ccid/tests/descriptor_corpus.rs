@@ -246,6 +246,19 @@ fn expected_interface(block: &DumpInterface, index: usize) -> Option<CcidInterfa
     })
 }
 
+/// Whether interface finding over a whole device gave the interfaces expected of its blocks; a
+/// device with none usable (ICCD only) must report the missing endpoint.
+fn found_as_expected(
+    result: &Result<Vec<CcidInterface>, DescriptorError>,
+    expected: &[CcidInterface],
+) -> bool {
+    match result {
+        Ok(found) => found == expected,
+        Err(DescriptorError::MissingEndpoint { .. }) => expected.is_empty(),
+        Err(_) => false,
+    }
+}
+
 /// Compares what the crate makes of the descriptor with libccid's decoded lines.
 fn check_classification(
     where_: &str,
@@ -422,29 +435,43 @@ fn corpus_classification_and_interfaces_match_libccid() {
             }
         }
 
-        // The whole device at once, as a composite configuration.
-        let config = composite_configuration(&dump.blocks);
-        let device = dump.blocks[0].device_info();
-        let expected: Vec<CcidInterface> = dump
-            .blocks
-            .iter()
-            .enumerate()
-            .filter_map(|(index, block)| expected_interface(block, index))
-            .collect();
-        let result = find_ccid_interfaces(&device, &config);
-        let ok = match &result {
-            Ok(found) => *found == expected,
-            Err(DescriptorError::MissingEndpoint { .. }) => expected.is_empty(),
-            Err(_) => false,
-        };
-        if !ok {
-            mismatches.push(format!(
-                "{}: composite configuration: find_ccid_interfaces gave {result:?}, expected \
-                 {expected:?}",
-                dump.file
-            ));
+        // Each device of the dump (a dump may hold several readers) with all its interfaces at
+        // once, through the per-device lookup the `descriptor` example uses.
+        for device in libccid_dump::devices(&dump.blocks) {
+            let where_ = format!("{} device at line {}", dump.file, device.blocks[0].line);
+            let expected: Vec<CcidInterface> = device
+                .blocks
+                .iter()
+                .enumerate()
+                .filter_map(|(index, block)| expected_interface(block, index))
+                .collect();
+            if !found_as_expected(&device.found, &expected) {
+                mismatches.push(format!(
+                    "{where_}: the device's configuration gave {:?}, expected {expected:?}",
+                    device.found
+                ));
+            }
+            for (index, block) in device.blocks.iter().enumerate() {
+                let wanted = expected_interface(block, index);
+                if device.interface_for(block) != wanted.as_ref() {
+                    mismatches.push(format!(
+                        "{where_}: block at line {} was looked up as {:?}, expected {wanted:?}",
+                        block.line,
+                        device.interface_for(block)
+                    ));
+                }
+            }
+            // The same device as a composite with an interface association and a HID interface.
+            let config = composite_configuration(device.blocks);
+            let result = find_ccid_interfaces(&device.blocks[0].device_info(), &config);
+            if !found_as_expected(&result, &expected) {
+                mismatches.push(format!(
+                    "{where_}: composite configuration: find_ccid_interfaces gave {result:?}, \
+                     expected {expected:?}"
+                ));
+            }
+            composites_checked += 1;
         }
-        composites_checked += 1;
     }
 
     let skipped_total: usize = skipped.values().map(Vec::len).sum();
@@ -474,7 +501,7 @@ fn corpus_classification_and_interfaces_match_libccid() {
             println!("      {place}");
         }
     }
-    println!("  composite configurations checked: {composites_checked} dumps");
+    println!("  whole devices checked (own and composite configuration): {composites_checked}");
 
     assert_eq!(
         found_checked + skipped_total,
@@ -488,6 +515,37 @@ fn corpus_classification_and_interfaces_match_libccid() {
         }
         panic!("{} mismatches with libccid's corpus", mismatches.len());
     }
+}
+
+/// `ELYCTIS_CL_reader.txt` holds two readers (and the second twice), every block at interface
+/// 0, alternate setting 0: each must get its own descriptor, not the first reader's.
+#[test]
+fn a_dump_of_two_readers_gives_each_its_own_values() {
+    let path = corpus_dir().join("ELYCTIS_CL_reader.txt");
+    let blocks = libccid_dump::parse_bytes(&std::fs::read(&path).unwrap()).unwrap();
+    let seen: Vec<(u16, u16, ExchangeLevel, usize, bool)> = libccid_dump::devices(&blocks)
+        .iter()
+        .flat_map(|device| {
+            device.blocks.iter().map(move |block| {
+                let descriptor = &device.interface_for(block).unwrap().descriptor;
+                (
+                    block.vendor_id,
+                    block.product_id,
+                    descriptor.exchange_level(),
+                    descriptor.max_message_length(),
+                    descriptor.automatic().ifsd_exchange,
+                )
+            })
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (0x1FFA, 0x0002, ExchangeLevel::ExtendedApdu, 1034, true),
+            (0x04E6, 0x5810, ExchangeLevel::Tpdu, 271, false),
+            (0x04E6, 0x5810, ExchangeLevel::Tpdu, 271, false),
+        ]
+    );
 }
 
 /// The counts `shared/corpora/README.md` states, so a parser that silently drops or misreads

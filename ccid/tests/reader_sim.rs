@@ -135,7 +135,10 @@ fn tpdu_t1_reader_negotiates_speed_and_ifsd_then_chains_both_ways() {
     // The IFSD announcement is the first T=1 block.
     assert_eq!(blocks[1].1, vec![0x00, 0xC1, 0x01, 0xFE, 0x3E]);
     let info = reader.link_info().unwrap();
-    assert_eq!((info.protocol, info.fi_di, info.host_pps), (1, 0x13, true));
+    assert_eq!(
+        (info.protocol, info.fi_di, info.host_pps),
+        (Some(ccid::Protocol::T1), 0x13, true)
+    );
 
     let (apdu, expected) = echo(600);
     assert_eq!(block_on(reader.transmit(&apdu)).unwrap(), expected);
@@ -219,7 +222,10 @@ fn tpdu_t0_reader_handles_wrong_le_and_get_response() {
         "PPS to Fi 512 Di 32"
     );
     assert_eq!(device.card_fi_di(), 0x96);
-    assert_eq!(reader.link_info().unwrap().protocol, 0);
+    assert_eq!(
+        reader.link_info().unwrap().protocol,
+        Some(ccid::Protocol::T0)
+    );
     // Case 2 with Le 0: the card answers 6C0E, the driver asks again with Le 14.
     let get_data = block_on(reader.transmit(&[0x00, 0xCA, 0x00, 0x00, 0x00])).unwrap();
     assert_eq!(get_data, b"CCID TEST CARD\x90\x00");

@@ -14,6 +14,7 @@ use crate::message::{
     ProtocolParameters, Reply, ReplyBody, SlotChange, SlotError, SlotState, HEADER_LENGTH,
 };
 use crate::pps::{self, PpsRequest, ReaderRates};
+use crate::protocol::Protocol;
 use crate::quirks::Dialect;
 use crate::t1::card::{CardFault, T1Card};
 use crate::transport::{ControlSetup, TransportError};
@@ -28,10 +29,10 @@ pub(crate) struct Device {
     atr: Option<Atr>,
     /// The rate and protocol the card runs at.
     card_fi_di: u8,
-    card_protocol: u8,
+    card_protocol: Protocol,
     /// The rate and protocol the reader runs at (set by SetParameters).
     reader_fi_di: u8,
-    reader_protocol: u8,
+    reader_protocol: Protocol,
     reader_parameters: Option<ProtocolParameters>,
     /// A PPS is possible only as the first exchange after the ATR.
     pps_allowed: bool,
@@ -59,9 +60,9 @@ impl Device {
             powered: false,
             atr: None,
             card_fi_di: pps::DEFAULT_FI_DI,
-            card_protocol: 0,
+            card_protocol: Protocol::T0,
             reader_fi_di: pps::DEFAULT_FI_DI,
-            reader_protocol: 0,
+            reader_protocol: Protocol::T0,
             reader_parameters: None,
             pps_allowed: false,
             t1: None,
@@ -458,7 +459,11 @@ impl Device {
         self.reader_fi_di = pps::DEFAULT_FI_DI;
         self.reader_parameters = None;
         let atr = Atr::parse(&atr_bytes).ok();
-        let protocol = atr.as_ref().map_or(0, Atr::default_protocol);
+        // A card defaulting to a protocol the simulator does not run is treated as T=0.
+        let protocol = atr
+            .as_ref()
+            .and_then(|atr| Protocol::from_number(atr.default_protocol()))
+            .unwrap_or(Protocol::T0);
         self.card_protocol = protocol;
         self.reader_protocol = protocol;
         self.atr = atr;
@@ -467,10 +472,7 @@ impl Device {
             self.negotiate_by_reader();
         }
         self.start_card_link();
-        let mut data = Vec::with_capacity(atr_bytes.len() + 1);
-        if self.config.dialect == Dialect::Ez100pu {
-            data.push(0x00);
-        }
+        let mut data = self.config.atr_prefix.clone();
         data.extend_from_slice(&atr_bytes);
         Ok(data_block(data))
     }
@@ -481,12 +483,11 @@ impl Device {
         if atr.specific_mode().is_some() {
             return;
         }
-        let offered = atr.protocols();
         let descriptor = &self.config.descriptor;
-        let protocol = if offered.contains(&1) && descriptor.supports_t1() {
-            1
+        let protocol = if atr.offers(Protocol::T1) && descriptor.supports_t1() {
+            Protocol::T1
         } else {
-            0
+            Protocol::T0
         };
         let fi_di = pps::select_fi_di(atr.fi_di_index(), &self.rates());
         if self.card_accepts(protocol, fi_di) {
@@ -501,7 +502,7 @@ impl Device {
     fn start_card_link(&mut self) {
         self.t1 = None;
         self.t0 = T0Card::default();
-        if self.card_protocol == 1 {
+        if self.card_protocol == Protocol::T1 {
             let (ifsc, edc) = self
                 .atr
                 .as_ref()
@@ -516,9 +517,9 @@ impl Device {
 
     /// Whether the card agrees to run `protocol` at `fi_di`: a protocol it offers, and a rate
     /// with its own Fi and a Di no faster than its TA1's.
-    fn card_accepts(&self, protocol: u8, fi_di: u8) -> bool {
+    fn card_accepts(&self, protocol: Protocol, fi_di: u8) -> bool {
         let Some(atr) = &self.atr else { return false };
-        if !atr.protocols().contains(&protocol) {
+        if !atr.offers(protocol) {
             return false;
         }
         if fi_di == pps::DEFAULT_FI_DI {
@@ -535,7 +536,7 @@ impl Device {
             return parameters;
         }
         let atr = self.atr.as_ref();
-        if self.reader_protocol == 1 {
+        if self.reader_protocol == Protocol::T1 {
             ProtocolParameters::T1 {
                 fi_di: self.reader_fi_di,
                 tcckst: 0x10,
@@ -563,8 +564,8 @@ impl Device {
         let descriptor = &self.config.descriptor;
         let protocol = parameters.protocol();
         let supported = match protocol {
-            0 => descriptor.supports_t0(),
-            _ => descriptor.supports_t1(),
+            Protocol::T0 => descriptor.supports_t0(),
+            Protocol::T1 => descriptor.supports_t1(),
         };
         if !supported {
             return Err(SlotError::BadParameter(7));
@@ -627,7 +628,7 @@ impl Device {
             return Err(SlotError::IccMute);
         }
         let card = self.card.as_mut().ok_or(SlotError::IccMute)?;
-        let answer = if self.card_protocol == 1 {
+        let answer = if self.card_protocol == Protocol::T1 {
             let t1 = self.t1.as_mut().ok_or(SlotError::IccMute)?;
             t1.on_block(data, &mut |apdu| card.process_apdu(apdu))
         } else {

@@ -76,6 +76,8 @@ pub struct SimReaderConfig {
     pub publishes_class_descriptor: bool,
     /// Wire dialect.
     pub dialect: Dialect,
+    /// Bytes sent before the ATR in the power-on answer (the EZ100PU's 0x00).
+    pub atr_prefix: Vec<u8>,
     /// Whether it has an interrupt-IN endpoint for slot-change notifications.
     pub interrupt_endpoint: bool,
     /// wMaxPacketSize of the bulk endpoints.
@@ -126,6 +128,7 @@ impl SimReaderConfig {
             descriptor,
             publishes_class_descriptor: true,
             dialect: Dialect::Standard,
+            atr_prefix: Vec::new(),
             interrupt_endpoint: true,
             packet_size: 64,
             transfer_limit: None,
@@ -176,6 +179,7 @@ impl SimReaderConfig {
             descriptor,
             publishes_class_descriptor: false,
             dialect: Dialect::Ez100pu,
+            atr_prefix: vec![0x00],
             interrupt_endpoint: true,
             packet_size: 16,
             transfer_limit: Some(16),
