@@ -46,6 +46,13 @@ async fn assert_error(client: &Client, request: Value, name: &str, message: &str
     assert_eq!(frame, failure(&frame, name, message), "{request}");
 }
 
+/// Asserts each request fails with its `DOMException` name and message, in order.
+async fn assert_errors<const N: usize>(client: &Client, cases: [(Value, &str, &str); N]) {
+    for (request, name, message) in cases {
+        assert_error(client, request, name, message).await;
+    }
+}
+
 /// The next pushed frame.
 async fn pushed(client: &Client) -> Value {
     client
@@ -310,9 +317,7 @@ async fn device_operation_errors_answer_the_documented_frames() {
             "The device must be opened first.",
         ),
     ];
-    for (request, name, message) in before_open {
-        assert_error(&client, request, name, message).await;
-    }
+    assert_errors(&client, before_open).await;
     client.call(on("open", "tpdu")).await.unwrap();
     let before_claim = [
         (
@@ -354,9 +359,7 @@ async fn device_operation_errors_answer_the_documented_frames() {
             unclaimed_endpoint,
         ),
     ];
-    for (request, name, message) in before_claim {
-        assert_error(&client, request, name, message).await;
-    }
+    assert_errors(&client, before_claim).await;
     client
         .call(with(
             on("claimInterface", "tpdu"),
@@ -383,9 +386,7 @@ async fn device_operation_errors_answer_the_documented_frames() {
             unclaimed_endpoint,
         ),
     ];
-    for (request, name, message) in claimed {
-        assert_error(&client, request, name, message).await;
-    }
+    assert_errors(&client, claimed).await;
 
     // Another page holds the interface.
     let other = Client::connect(address).await;
@@ -493,9 +494,7 @@ async fn demo_operations_answer_the_documented_frames() {
             "the reader holds no card",
         ),
     ];
-    for (request, name, message) in refused {
-        assert_error(&client, request, name, message).await;
-    }
+    assert_errors(&client, refused).await;
 
     assert_result(&client, on("unplugReader", "extended"), done.clone()).await;
     assert_eq!(

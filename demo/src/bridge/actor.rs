@@ -316,27 +316,27 @@ impl Actor {
     /// has its own method, returning its own answer type.
     fn request(&mut self, session: SessionId, id: &Value, request: Request) -> Reply {
         let outcome = match request {
-            Request::ListDevices => Ok(self.list_devices().into()),
-            Request::Open { device_id } => self.open(session, &device_id).map(Answer::from),
-            Request::Close { device_id } => self.close(session, &device_id).map(Answer::from),
+            Request::ListDevices => Ok(Answer::Devices(self.list_devices())),
+            Request::Open { device_id } => self.open(session, &device_id).map(Answer::Done),
+            Request::Close { device_id } => self.close(session, &device_id).map(Answer::Done),
             Request::SelectConfiguration {
                 device_id,
                 configuration_value,
             } => self
                 .select_configuration(session, &device_id, configuration_value)
-                .map(Answer::from),
+                .map(Answer::Done),
             Request::ClaimInterface {
                 device_id,
                 interface_number,
             } => self
                 .claim_interface(session, &device_id, interface_number)
-                .map(Answer::from),
+                .map(Answer::Done),
             Request::ReleaseInterface {
                 device_id,
                 interface_number,
             } => self
                 .release_interface(session, &device_id, interface_number)
-                .map(Answer::from),
+                .map(Answer::Done),
             Request::SelectAlternateInterface {
                 device_id,
                 interface_number,
@@ -348,21 +348,21 @@ impl Actor {
                     interface_number,
                     alternate_setting,
                 )
-                .map(Answer::from),
+                .map(Answer::Done),
             Request::ControlTransferIn {
                 device_id,
                 setup,
                 length,
             } => self
                 .control_transfer_in(session, &device_id, &setup, length)
-                .map(Answer::from),
+                .map(Answer::In),
             Request::ControlTransferOut {
                 device_id,
                 setup,
                 data,
             } => self
                 .control_transfer_out(session, &device_id, &setup, &data.0)
-                .map(Answer::from),
+                .map(Answer::Out),
             Request::TransferIn {
                 device_id,
                 endpoint_number,
@@ -374,29 +374,31 @@ impl Actor {
                 data,
             } => self
                 .transfer_out(session, &device_id, endpoint_number, &data.0)
-                .map(Answer::from),
+                .map(Answer::Out),
             Request::ClearHalt {
                 device_id,
                 direction,
                 endpoint_number,
             } => self
                 .clear_halt(session, &device_id, direction, endpoint_number)
-                .map(Answer::from),
-            Request::ListCards => Ok(self.list_cards().into()),
+                .map(Answer::Done),
+            Request::ListCards => Ok(Answer::Cards(self.list_cards())),
             Request::InsertCard {
                 device_id,
                 card,
                 fresh,
-            } => self.insert_card(&device_id, &card, fresh).map(Answer::from),
-            Request::RemoveCard { device_id } => self.remove_card(&device_id).map(Answer::from),
+            } => self.insert_card(&device_id, &card, fresh).map(Answer::Done),
+            Request::RemoveCard { device_id } => {
+                self.remove_card(&device_id).map(Answer::RemovedCard)
+            }
             Request::RemoveCardAfter {
                 device_id,
                 commands,
             } => self
                 .remove_card_after(&device_id, commands)
-                .map(Answer::from),
-            Request::UnplugReader { device_id } => self.unplug_reader(&device_id).map(Answer::from),
-            Request::PlugReader { device_id } => self.plug_reader(&device_id).map(Answer::from),
+                .map(Answer::Done),
+            Request::UnplugReader { device_id } => self.unplug_reader(&device_id).map(Answer::Done),
+            Request::PlugReader { device_id } => self.plug_reader(&device_id).map(Answer::Done),
         };
         Reply::Now(outcome)
     }
@@ -436,8 +438,7 @@ impl Actor {
         device_id: &str,
         configuration_value: u8,
     ) -> Result<Done, ErrorBody> {
-        let index = self.opened(session, device_id)?;
-        let reader = &mut self.readers[index];
+        let reader = self.opened_reader(session, device_id)?;
         let exists = reader
             .description
             .configurations
@@ -463,8 +464,7 @@ impl Actor {
         device_id: &str,
         interface: u8,
     ) -> Result<Done, ErrorBody> {
-        let index = self.opened(session, device_id)?;
-        let reader = &mut self.readers[index];
+        let reader = self.opened_reader(session, device_id)?;
         if reader.description.configuration_value.is_none() {
             return Err(ErrorBody::new(
                 "InvalidStateError",
@@ -506,14 +506,13 @@ impl Actor {
     }
 
     fn select_alternate_interface(
-        &self,
+        &mut self,
         session: SessionId,
         device_id: &str,
         interface_number: u8,
         alternate_setting: u8,
     ) -> Result<Done, ErrorBody> {
-        let index = self.opened(session, device_id)?;
-        let reader = &self.readers[index];
+        let reader = self.opened_reader(session, device_id)?;
         if reader.claims.get(&interface_number) != Some(&session) {
             return Err(ErrorBody::new(
                 "InvalidStateError",
@@ -569,6 +568,16 @@ impl Actor {
             ));
         }
         Ok(index)
+    }
+
+    /// [`Actor::opened`]'s reader itself.
+    fn opened_reader(
+        &mut self,
+        session: SessionId,
+        device_id: &str,
+    ) -> Result<&mut Reader, ErrorBody> {
+        let index = self.opened(session, device_id)?;
+        Ok(&mut self.readers[index])
     }
 
     // Control transfers.
@@ -734,7 +743,7 @@ impl Actor {
         };
         match result {
             Err(TransportError::Timeout) => None,
-            other => Some(in_result(other).map(Answer::from)),
+            other => Some(in_result(other).map(Answer::In)),
         }
     }
 
@@ -790,16 +799,16 @@ impl Actor {
     }
 
     fn clear_halt(
-        &self,
+        &mut self,
         session: SessionId,
         device_id: &str,
         direction: Direction,
         number: u8,
     ) -> Result<Done, ErrorBody> {
-        let index = self.opened(session, device_id)?;
+        let reader = self.opened_reader(session, device_id)?;
         // The simulated readers keep no halt state; the endpoint must still be one the page may
         // use.
-        match self.readers[index].claimed_endpoint(session, number, direction) {
+        match reader.claimed_endpoint(session, number, direction) {
             Some(_) => Ok(Done {}),
             None => Err(unclaimed_endpoint()),
         }

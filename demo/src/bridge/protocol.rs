@@ -520,42 +520,6 @@ pub enum Answer {
     RemovedCard(RemovedCard),
 }
 
-impl From<Done> for Answer {
-    fn from(done: Done) -> Answer {
-        Answer::Done(done)
-    }
-}
-
-impl From<DeviceList> for Answer {
-    fn from(devices: DeviceList) -> Answer {
-        Answer::Devices(devices)
-    }
-}
-
-impl From<InResult> for Answer {
-    fn from(result: InResult) -> Answer {
-        Answer::In(result)
-    }
-}
-
-impl From<OutResult> for Answer {
-    fn from(result: OutResult) -> Answer {
-        Answer::Out(result)
-    }
-}
-
-impl From<CardList> for Answer {
-    fn from(cards: CardList) -> Answer {
-        Answer::Cards(cards)
-    }
-}
-
-impl From<RemovedCard> for Answer {
-    fn from(removed: RemovedCard) -> Answer {
-        Answer::RemovedCard(removed)
-    }
-}
-
 /// A response frame: `{"id", "ok": true, "result"}` or `{"id", "ok": false, "error"}`.
 struct Response<'a> {
     id: &'a Value,
