@@ -293,7 +293,8 @@ impl Bridge {
                 Ok(Message::Text(text)) => text,
                 Ok(Message::Binary(_)) => {
                     let error = ErrorBody::malformed("frames are JSON text");
-                    let _ = outgoing.send(protocol::response(&serde_json::Value::Null, Err(error)));
+                    let _ =
+                        outgoing.send(protocol::response(&serde_json::Value::Null, &Err(error)));
                     continue;
                 }
                 Ok(Message::Close(_)) | Err(_) => break,
@@ -304,7 +305,7 @@ impl Bridge {
                 Ok(request) => request,
                 Err(error) => {
                     tracing::debug!(session, %error.message, "malformed bridge request");
-                    let _ = outgoing.send(protocol::response(&id, Err(error)));
+                    let _ = outgoing.send(protocol::response(&id, &Err(error)));
                     continue;
                 }
             };
@@ -315,7 +316,7 @@ impl Bridge {
             };
             if self.commands.send(command).is_err() {
                 let error = ErrorBody::new("NetworkError", "the USB bridge has stopped");
-                let _ = outgoing.send(protocol::response(&id, Err(error)));
+                let _ = outgoing.send(protocol::response(&id, &Err(error)));
                 break;
             }
         }

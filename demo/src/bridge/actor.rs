@@ -19,8 +19,8 @@ use serde_json::Value;
 use tokio::sync::mpsc as async_mpsc;
 
 use super::protocol::{
-    self, Bytes, CardListing, DeviceDescription, Direction, EndpointType, ErrorBody, Event,
-    InResult, OutResult, Request, Setup, TransferStatus,
+    self, Answer, CardList, CardListing, DeviceDescription, DeviceList, Direction, Done,
+    EndpointType, ErrorBody, Event, InResult, OutResult, RemovedCard, Request, Setup,
 };
 use super::usb_descriptor::parse_configuration;
 use super::{BridgeSetupError, CardUnavailable, DemoCards, DemoReader};
@@ -195,16 +195,12 @@ struct Actor {
     parked: Vec<Parked>,
 }
 
-type Outcome = Result<Value, ErrorBody>;
+type Outcome = Result<Answer, ErrorBody>;
 
 /// An answer now, or a transfer parked until data comes.
 enum Reply {
     Now(Outcome),
     Parked,
-}
-
-fn done() -> Outcome {
-    Ok(Value::Object(serde_json::Map::new()))
 }
 
 impl Actor {
@@ -236,7 +232,7 @@ impl Actor {
             if let Some(card) = spec.card {
                 let index = actor.readers.len() - 1;
                 actor
-                    .insert_card(index, &card, false)
+                    .put_card(index, &card, false)
                     .map_err(|_| BridgeSetupError::UnknownCard(card))?;
             }
         }
@@ -305,7 +301,7 @@ impl Actor {
     fn respond(&self, session: SessionId, id: &Value, outcome: Outcome) {
         if let Some(target) = self.sessions.get(&session) {
             // A closed connection has nobody left to tell.
-            let _ = target.outgoing.send(protocol::response(id, outcome));
+            let _ = target.outgoing.send(protocol::response(id, &outcome));
         }
     }
 
@@ -316,214 +312,207 @@ impl Actor {
         }
     }
 
+    /// Answers `request` now, or parks it (a `transferIn` with no data yet). Each request kind
+    /// has its own method, returning its own answer type.
     fn request(&mut self, session: SessionId, id: &Value, request: Request) -> Reply {
-        match request {
-            Request::TransferIn {
-                device_id,
-                endpoint_number,
-                length,
-            } => match self.opened(session, &device_id) {
-                Ok(index) => self.transfer_in(session, id, index, endpoint_number, length),
-                Err(error) => Reply::Now(Err(error)),
-            },
-            other => Reply::Now(self.answer(session, other)),
-        }
-    }
-
-    /// Every request but `transferIn`, which may have to wait.
-    fn answer(&mut self, session: SessionId, request: Request) -> Outcome {
-        match request {
-            Request::ListDevices => {
-                let devices: Vec<&DeviceDescription> = self
-                    .readers
-                    .iter()
-                    .filter(|reader| reader.plugged)
-                    .map(|reader| &reader.description)
-                    .collect();
-                Ok(serde_json::json!({ "devices": devices }))
-            }
-            Request::Open { device_id } => {
-                let index = self.reader(&device_id)?;
-                if let Some(state) = self.sessions.get_mut(&session) {
-                    state.opened.insert(index);
-                }
-                done()
-            }
-            Request::Close { device_id } => {
-                let index = self.reader(&device_id)?;
-                self.end_use(session, index, None);
-                if let Some(state) = self.sessions.get_mut(&session) {
-                    state.opened.remove(&index);
-                }
-                done()
-            }
+        let outcome = match request {
+            Request::ListDevices => Ok(Answer::Devices(self.list_devices())),
+            Request::Open { device_id } => self.open(session, &device_id).map(Answer::Done),
+            Request::Close { device_id } => self.close(session, &device_id).map(Answer::Done),
             Request::SelectConfiguration {
                 device_id,
                 configuration_value,
-            } => {
-                let index = self.opened(session, &device_id)?;
-                let reader = &mut self.readers[index];
-                let exists = reader
-                    .description
-                    .configurations
-                    .iter()
-                    .any(|c| c.configuration_value == configuration_value);
-                if !exists {
-                    return Err(ErrorBody::new(
-                        "NotFoundError",
-                        "The configuration value provided is not supported by the device.",
-                    ));
-                }
-                if reader.description.configuration_value != Some(configuration_value) {
-                    // The interfaces of the configuration left are gone with it.
-                    reader.claims.clear();
-                }
-                reader.description.configuration_value = Some(configuration_value);
-                done()
-            }
+            } => self
+                .select_configuration(session, &device_id, configuration_value)
+                .map(Answer::Done),
             Request::ClaimInterface {
                 device_id,
                 interface_number,
-            } => {
-                let index = self.opened(session, &device_id)?;
-                self.claim(session, index, interface_number)
-            }
+            } => self
+                .claim_interface(session, &device_id, interface_number)
+                .map(Answer::Done),
             Request::ReleaseInterface {
                 device_id,
                 interface_number,
-            } => {
-                let index = self.opened(session, &device_id)?;
-                self.end_use(session, index, Some(interface_number));
-                let claims = &mut self.readers[index].claims;
-                if claims.get(&interface_number) == Some(&session) {
-                    claims.remove(&interface_number);
-                }
-                done()
-            }
+            } => self
+                .release_interface(session, &device_id, interface_number)
+                .map(Answer::Done),
             Request::SelectAlternateInterface {
                 device_id,
                 interface_number,
                 alternate_setting,
-            } => {
-                let index = self.opened(session, &device_id)?;
-                self.select_alternate(session, index, interface_number, alternate_setting)
-            }
+            } => self
+                .select_alternate_interface(
+                    session,
+                    &device_id,
+                    interface_number,
+                    alternate_setting,
+                )
+                .map(Answer::Done),
             Request::ControlTransferIn {
                 device_id,
                 setup,
                 length,
-            } => {
-                let index = self.opened(session, &device_id)?;
-                self.check_control_recipient(session, index, &setup)?;
-                let control = control_setup(&setup, Direction::In);
-                let reader = &mut self.readers[index];
-                match block_on(reader.transport.control_in(control, length)) {
-                    Ok(data) => Ok(in_result(TransferStatus::Ok, data)),
-                    Err(TransportError::Stall) => Ok(in_result(TransferStatus::Stall, Vec::new())),
-                    Err(error) => Err(transfer_error(&error)),
-                }
-            }
+            } => self
+                .control_transfer_in(session, &device_id, &setup, length)
+                .map(Answer::In),
             Request::ControlTransferOut {
                 device_id,
                 setup,
                 data,
-            } => {
-                let index = self.opened(session, &device_id)?;
-                self.check_control_recipient(session, index, &setup)?;
-                let control = control_setup(&setup, Direction::Out);
-                let reader = &mut self.readers[index];
-                let outcome = match block_on(reader.transport.control_out(control, &data.0)) {
-                    Ok(()) => Ok(out_result(TransferStatus::Ok, data.0.len())),
-                    Err(TransportError::Stall) => Ok(out_result(TransferStatus::Stall, 0)),
-                    Err(error) => Err(transfer_error(&error)),
-                };
-                self.notice_pulled_card(index);
-                self.serve_parked(index);
-                outcome
-            }
-            Request::TransferIn { .. } => Err(ErrorBody::malformed("transferIn is answered apart")),
+            } => self
+                .control_transfer_out(session, &device_id, &setup, &data.0)
+                .map(Answer::Out),
+            Request::TransferIn {
+                device_id,
+                endpoint_number,
+                length,
+            } => return self.transfer_in(session, id, &device_id, endpoint_number, length),
             Request::TransferOut {
                 device_id,
                 endpoint_number,
                 data,
-            } => {
-                let index = self.opened(session, &device_id)?;
-                self.transfer_out(session, index, endpoint_number, &data.0)
-            }
+            } => self
+                .transfer_out(session, &device_id, endpoint_number, &data.0)
+                .map(Answer::Out),
             Request::ClearHalt {
                 device_id,
                 direction,
                 endpoint_number,
-            } => {
-                let index = self.opened(session, &device_id)?;
-                // The simulated readers keep no halt state; the endpoint must still be one the
-                // page may use.
-                match self.readers[index].claimed_endpoint(session, endpoint_number, direction) {
-                    Some(_) => done(),
-                    None => Err(unclaimed_endpoint()),
-                }
-            }
-            Request::ListCards => Ok(self.list_cards()),
+            } => self
+                .clear_halt(session, &device_id, direction, endpoint_number)
+                .map(Answer::Done),
+            Request::ListCards => Ok(Answer::Cards(self.list_cards())),
             Request::InsertCard {
                 device_id,
                 card,
                 fresh,
-            } => {
-                let index = self.reader(&device_id)?;
-                self.insert_card(index, &card, fresh)?;
-                done()
-            }
+            } => self.insert_card(&device_id, &card, fresh).map(Answer::Done),
             Request::RemoveCard { device_id } => {
-                let index = self.reader(&device_id)?;
-                let removed = self.remove_card(index);
-                Ok(serde_json::json!({ "card": removed }))
+                self.remove_card(&device_id).map(Answer::RemovedCard)
             }
             Request::RemoveCardAfter {
                 device_id,
                 commands,
-            } => {
-                let index = self.reader(&device_id)?;
-                let reader = &mut self.readers[index];
-                if reader.card.is_none() {
-                    return Err(ErrorBody::new(
-                        "InvalidStateError",
-                        "the reader holds no card",
-                    ));
-                }
-                reader.sim.remove_card_after(commands);
-                reader.pull_armed = true;
-                done()
-            }
-            Request::UnplugReader { device_id } => {
-                let index = self.reader(&device_id)?;
-                self.unplug(index);
-                done()
-            }
-            Request::PlugReader { device_id } => {
-                let index = self
-                    .readers
-                    .iter()
-                    .position(|reader| reader.id == device_id)
-                    .ok_or_else(|| no_such_device(&device_id))?;
-                let reader = &mut self.readers[index];
-                if !reader.plugged {
-                    reader.plugged = true;
-                    let device = reader.description.clone();
-                    self.broadcast(&Event::Connect { device });
-                }
-                done()
-            }
-        }
+            } => self
+                .remove_card_after(&device_id, commands)
+                .map(Answer::Done),
+            Request::UnplugReader { device_id } => self.unplug_reader(&device_id).map(Answer::Done),
+            Request::PlugReader { device_id } => self.plug_reader(&device_id).map(Answer::Done),
+        };
+        Reply::Now(outcome)
     }
 
-    fn select_alternate(
-        &self,
+    // Devices: listing, opening, configurations and interfaces.
+
+    fn list_devices(&self) -> DeviceList {
+        let devices = self
+            .readers
+            .iter()
+            .filter(|reader| reader.plugged)
+            .map(|reader| reader.description.clone())
+            .collect();
+        DeviceList { devices }
+    }
+
+    fn open(&mut self, session: SessionId, device_id: &str) -> Result<Done, ErrorBody> {
+        let index = self.reader(device_id)?;
+        if let Some(state) = self.sessions.get_mut(&session) {
+            state.opened.insert(index);
+        }
+        Ok(Done {})
+    }
+
+    fn close(&mut self, session: SessionId, device_id: &str) -> Result<Done, ErrorBody> {
+        let index = self.reader(device_id)?;
+        self.end_use(session, index, None);
+        if let Some(state) = self.sessions.get_mut(&session) {
+            state.opened.remove(&index);
+        }
+        Ok(Done {})
+    }
+
+    fn select_configuration(
+        &mut self,
         session: SessionId,
-        index: usize,
+        device_id: &str,
+        configuration_value: u8,
+    ) -> Result<Done, ErrorBody> {
+        let reader = self.opened_reader(session, device_id)?;
+        let exists = reader
+            .description
+            .configurations
+            .iter()
+            .any(|c| c.configuration_value == configuration_value);
+        if !exists {
+            return Err(ErrorBody::new(
+                "NotFoundError",
+                "The configuration value provided is not supported by the device.",
+            ));
+        }
+        if reader.description.configuration_value != Some(configuration_value) {
+            // The interfaces of the configuration left are gone with it.
+            reader.claims.clear();
+        }
+        reader.description.configuration_value = Some(configuration_value);
+        Ok(Done {})
+    }
+
+    fn claim_interface(
+        &mut self,
+        session: SessionId,
+        device_id: &str,
+        interface: u8,
+    ) -> Result<Done, ErrorBody> {
+        let reader = self.opened_reader(session, device_id)?;
+        if reader.description.configuration_value.is_none() {
+            return Err(ErrorBody::new(
+                "InvalidStateError",
+                "The device must have a configuration selected.",
+            ));
+        }
+        if !reader.interface_exists(interface) {
+            return Err(ErrorBody::new(
+                "NotFoundError",
+                "The interface number provided is not supported by the device in its current \
+                 configuration.",
+            ));
+        }
+        match reader.claims.get(&interface) {
+            Some(owner) if *owner == session => return Ok(Done {}),
+            // Another page holds it, as another program would on a real machine.
+            Some(_) => return Err(ErrorBody::new("NetworkError", "Unable to claim interface.")),
+            None => {}
+        }
+        block_on(reader.transport.claim_interface(interface, 0))
+            .map_err(|error| ErrorBody::new("NetworkError", error.to_string()))?;
+        reader.claims.insert(interface, session);
+        Ok(Done {})
+    }
+
+    fn release_interface(
+        &mut self,
+        session: SessionId,
+        device_id: &str,
+        interface: u8,
+    ) -> Result<Done, ErrorBody> {
+        let index = self.opened(session, device_id)?;
+        self.end_use(session, index, Some(interface));
+        let claims = &mut self.readers[index].claims;
+        if claims.get(&interface) == Some(&session) {
+            claims.remove(&interface);
+        }
+        Ok(Done {})
+    }
+
+    fn select_alternate_interface(
+        &mut self,
+        session: SessionId,
+        device_id: &str,
         interface_number: u8,
         alternate_setting: u8,
-    ) -> Outcome {
-        let reader = &self.readers[index];
+    ) -> Result<Done, ErrorBody> {
+        let reader = self.opened_reader(session, device_id)?;
         if reader.claims.get(&interface_number) != Some(&session) {
             return Err(ErrorBody::new(
                 "InvalidStateError",
@@ -545,20 +534,24 @@ impl Actor {
                  configuration.",
             ));
         }
-        done()
+        Ok(Done {})
     }
 
     /// The reader named `device_id`, plugged in.
     fn reader(&self, device_id: &str) -> Result<usize, ErrorBody> {
-        let index = self
-            .readers
-            .iter()
-            .position(|reader| reader.id == device_id)
-            .ok_or_else(|| no_such_device(device_id))?;
+        let index = self.known_reader(device_id)?;
         if !self.readers[index].plugged {
             return Err(ErrorBody::disconnected());
         }
         Ok(index)
+    }
+
+    /// The reader named `device_id`, plugged in or not.
+    fn known_reader(&self, device_id: &str) -> Result<usize, ErrorBody> {
+        self.readers
+            .iter()
+            .position(|reader| reader.id == device_id)
+            .ok_or_else(|| ErrorBody::new("NotFoundError", format!("no device {device_id:?}")))
     }
 
     /// The reader named `device_id`, plugged in and opened by `session`.
@@ -577,31 +570,47 @@ impl Actor {
         Ok(index)
     }
 
-    fn claim(&mut self, session: SessionId, index: usize, interface: u8) -> Outcome {
-        let reader = &mut self.readers[index];
-        if reader.description.configuration_value.is_none() {
-            return Err(ErrorBody::new(
-                "InvalidStateError",
-                "The device must have a configuration selected.",
-            ));
-        }
-        if !reader.interface_exists(interface) {
-            return Err(ErrorBody::new(
-                "NotFoundError",
-                "The interface number provided is not supported by the device in its current \
-                 configuration.",
-            ));
-        }
-        match reader.claims.get(&interface) {
-            Some(owner) if *owner == session => return done(),
-            // Another page holds it, as another program would on a real machine.
-            Some(_) => return Err(ErrorBody::new("NetworkError", "Unable to claim interface.")),
-            None => {}
-        }
-        block_on(reader.transport.claim_interface(interface, 0))
-            .map_err(|error| ErrorBody::new("NetworkError", error.to_string()))?;
-        reader.claims.insert(interface, session);
-        done()
+    /// [`Actor::opened`]'s reader itself.
+    fn opened_reader(
+        &mut self,
+        session: SessionId,
+        device_id: &str,
+    ) -> Result<&mut Reader, ErrorBody> {
+        let index = self.opened(session, device_id)?;
+        Ok(&mut self.readers[index])
+    }
+
+    // Control transfers.
+
+    fn control_transfer_in(
+        &mut self,
+        session: SessionId,
+        device_id: &str,
+        setup: &Setup,
+        length: u16,
+    ) -> Result<InResult, ErrorBody> {
+        let index = self.opened(session, device_id)?;
+        self.check_control_recipient(session, index, setup)?;
+        let control = control_setup(setup, Direction::In);
+        in_result(block_on(
+            self.readers[index].transport.control_in(control, length),
+        ))
+    }
+
+    fn control_transfer_out(
+        &mut self,
+        session: SessionId,
+        device_id: &str,
+        setup: &Setup,
+        data: &[u8],
+    ) -> Result<OutResult, ErrorBody> {
+        let index = self.opened(session, device_id)?;
+        self.check_control_recipient(session, index, setup)?;
+        let control = control_setup(setup, Direction::Out);
+        let sent = block_on(self.readers[index].transport.control_out(control, data));
+        self.notice_pulled_card(index);
+        self.serve_parked(index);
+        out_result(sent, data.len())
     }
 
     /// Rejects `session`'s parked transfers on the reader (on one interface's endpoints, or on
@@ -672,14 +681,20 @@ impl Actor {
         }
     }
 
+    // Endpoint transfers.
+
     fn transfer_in(
         &mut self,
         session: SessionId,
         id: &Value,
-        index: usize,
+        device_id: &str,
         number: u8,
         length: u32,
     ) -> Reply {
+        let index = match self.opened(session, device_id) {
+            Ok(index) => index,
+            Err(error) => return Reply::Now(Err(error)),
+        };
         let Some(kind) = self.readers[index].claimed_endpoint(session, number, Direction::In)
         else {
             return Reply::Now(Err(unclaimed_endpoint()));
@@ -727,10 +742,8 @@ impl Actor {
             )
         };
         match result {
-            Ok(data) => Some(Ok(in_result(TransferStatus::Ok, data))),
             Err(TransportError::Timeout) => None,
-            Err(TransportError::Stall) => Some(Ok(in_result(TransferStatus::Stall, Vec::new()))),
-            Err(error) => Some(Err(transfer_error(&error))),
+            other => Some(in_result(other).map(Answer::In)),
         }
     }
 
@@ -768,25 +781,37 @@ impl Actor {
     fn transfer_out(
         &mut self,
         session: SessionId,
-        index: usize,
+        device_id: &str,
         number: u8,
         data: &[u8],
-    ) -> Outcome {
+    ) -> Result<OutResult, ErrorBody> {
+        let index = self.opened(session, device_id)?;
         if self.readers[index]
             .claimed_endpoint(session, number, Direction::Out)
             .is_none()
         {
             return Err(unclaimed_endpoint());
         }
-        let reader = &mut self.readers[index];
-        let outcome = match block_on(reader.transport.bulk_out(number, data)) {
-            Ok(()) => Ok(out_result(TransferStatus::Ok, data.len())),
-            Err(TransportError::Stall) => Ok(out_result(TransferStatus::Stall, 0)),
-            Err(error) => Err(transfer_error(&error)),
-        };
+        let sent = block_on(self.readers[index].transport.bulk_out(number, data));
         self.notice_pulled_card(index);
         self.serve_parked(index);
-        outcome
+        out_result(sent, data.len())
+    }
+
+    fn clear_halt(
+        &mut self,
+        session: SessionId,
+        device_id: &str,
+        direction: Direction,
+        number: u8,
+    ) -> Result<Done, ErrorBody> {
+        let reader = self.opened_reader(session, device_id)?;
+        // The simulated readers keep no halt state; the endpoint must still be one the page may
+        // use.
+        match reader.claimed_endpoint(session, number, direction) {
+            Some(_) => Ok(Done {}),
+            None => Err(unclaimed_endpoint()),
+        }
     }
 
     /// Takes back a card the simulated reader pulled by itself (`removeCardAfter`): it goes to
@@ -809,7 +834,9 @@ impl Actor {
         self.broadcast(&event);
     }
 
-    fn list_cards(&self) -> Value {
+    // Demo cards.
+
+    fn list_cards(&self) -> CardList {
         let cards: Vec<CardListing> = self
             .cards
             .catalogue()
@@ -824,10 +851,18 @@ impl Actor {
                 description: card.description,
             })
             .collect();
-        serde_json::json!({ "cards": cards })
+        CardList { cards }
     }
 
-    fn insert_card(&mut self, index: usize, name: &str, fresh: bool) -> Result<(), ErrorBody> {
+    fn insert_card(&mut self, device_id: &str, name: &str, fresh: bool) -> Result<Done, ErrorBody> {
+        let index = self.reader(device_id)?;
+        self.put_card(index, name, fresh)?;
+        Ok(Done {})
+    }
+
+    /// Puts the card named `name` into the reader at `index`: the one kept since it was last
+    /// removed, or (`fresh`, or never made) a new one.
+    fn put_card(&mut self, index: usize, name: &str, fresh: bool) -> Result<(), ErrorBody> {
         if let Some(holder) = self.readers.iter().find(|reader| reader.holds(name)) {
             return Err(ErrorBody::new(
                 "InvalidStateError",
@@ -877,7 +912,14 @@ impl Actor {
         Ok(())
     }
 
-    fn remove_card(&mut self, index: usize) -> Option<String> {
+    fn remove_card(&mut self, device_id: &str) -> Result<RemovedCard, ErrorBody> {
+        let index = self.reader(device_id)?;
+        let card = self.take_card(index);
+        Ok(RemovedCard { card })
+    }
+
+    /// Takes the card out of the reader at `index` into the pocket; its name, if there was one.
+    fn take_card(&mut self, index: usize) -> Option<String> {
         let reader = &mut self.readers[index];
         if reader.pull_armed {
             // The simulated reader has no way to call a pull off; a count it never reaches
@@ -898,7 +940,35 @@ impl Actor {
         Some(name)
     }
 
-    fn unplug(&mut self, index: usize) {
+    fn remove_card_after(&mut self, device_id: &str, commands: u32) -> Result<Done, ErrorBody> {
+        let index = self.reader(device_id)?;
+        let reader = &mut self.readers[index];
+        if reader.card.is_none() {
+            return Err(ErrorBody::new(
+                "InvalidStateError",
+                "the reader holds no card",
+            ));
+        }
+        reader.sim.remove_card_after(commands);
+        reader.pull_armed = true;
+        Ok(Done {})
+    }
+
+    // Plugging readers in and out.
+
+    fn plug_reader(&mut self, device_id: &str) -> Result<Done, ErrorBody> {
+        let index = self.known_reader(device_id)?;
+        let reader = &mut self.readers[index];
+        if !reader.plugged {
+            reader.plugged = true;
+            let device = reader.description.clone();
+            self.broadcast(&Event::Connect { device });
+        }
+        Ok(Done {})
+    }
+
+    fn unplug_reader(&mut self, device_id: &str) -> Result<Done, ErrorBody> {
+        let index = self.reader(device_id)?;
         let (ended, kept): (Vec<Parked>, Vec<Parked>) = std::mem::take(&mut self.parked)
             .into_iter()
             .partition(|parked| parked.reader == index);
@@ -914,6 +984,7 @@ impl Actor {
         reader.plugged = false;
         let device_id = reader.id.clone();
         self.broadcast(&Event::Disconnect { device_id });
+        Ok(Done {})
     }
 }
 
@@ -971,22 +1042,22 @@ fn control_setup(setup: &Setup, direction: Direction) -> ControlSetup {
     }
 }
 
-fn in_result(status: TransferStatus, data: Vec<u8>) -> Value {
-    protocol::to_value(InResult {
-        status,
-        data: Bytes(data),
-    })
+/// An IN transfer's result: a stall is a status, as in WebUSB, not an error.
+fn in_result(received: Result<Vec<u8>, TransportError>) -> Result<InResult, ErrorBody> {
+    match received {
+        Ok(data) => Ok(InResult::received(data)),
+        Err(TransportError::Stall) => Ok(InResult::stalled()),
+        Err(error) => Err(transfer_error(&error)),
+    }
 }
 
-fn out_result(status: TransferStatus, bytes_written: usize) -> Value {
-    protocol::to_value(OutResult {
-        status,
-        bytes_written,
-    })
-}
-
-fn no_such_device(device_id: &str) -> ErrorBody {
-    ErrorBody::new("NotFoundError", format!("no device {device_id:?}"))
+/// An OUT transfer's result, of `length` bytes sent.
+fn out_result(sent: Result<(), TransportError>, length: usize) -> Result<OutResult, ErrorBody> {
+    match sent {
+        Ok(()) => Ok(OutResult::written(length)),
+        Err(TransportError::Stall) => Ok(OutResult::stalled()),
+        Err(error) => Err(transfer_error(&error)),
+    }
 }
 
 fn unclaimed_endpoint() -> ErrorBody {

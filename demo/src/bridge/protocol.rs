@@ -303,7 +303,7 @@ impl ErrorBody {
     }
 }
 
-/// The result of an IN transfer.
+/// The result of an IN transfer (`controlTransferIn`, `transferIn`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InResult {
     /// `ok`, `stall` or `babble`.
@@ -312,7 +312,25 @@ pub struct InResult {
     pub data: Bytes,
 }
 
-/// The result of an OUT transfer.
+impl InResult {
+    /// The device sent `data`.
+    pub fn received(data: Vec<u8>) -> InResult {
+        InResult {
+            status: TransferStatus::Ok,
+            data: Bytes(data),
+        }
+    }
+
+    /// The endpoint or request stalled: no data.
+    pub fn stalled() -> InResult {
+        InResult {
+            status: TransferStatus::Stall,
+            data: Bytes::default(),
+        }
+    }
+}
+
+/// The result of an OUT transfer (`controlTransferOut`, `transferOut`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OutResult {
@@ -320,6 +338,24 @@ pub struct OutResult {
     pub status: TransferStatus,
     /// The bytes the device took.
     pub bytes_written: usize,
+}
+
+impl OutResult {
+    /// The device took all `bytes_written` bytes.
+    pub fn written(bytes_written: usize) -> OutResult {
+        OutResult {
+            status: TransferStatus::Ok,
+            bytes_written,
+        }
+    }
+
+    /// The endpoint or request stalled: nothing taken.
+    pub fn stalled() -> OutResult {
+        OutResult {
+            status: TransferStatus::Stall,
+            bytes_written: 0,
+        }
+    }
 }
 
 /// `USBTransferStatus`.
@@ -441,6 +477,74 @@ pub struct CardListing {
     pub in_reader: Option<String>,
 }
 
+/// `{}`: the request was carried out and has nothing to report.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Done {}
+
+/// `listDevices`' result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceList {
+    /// Every plugged-in reader.
+    pub devices: Vec<DeviceDescription>,
+}
+
+/// `listCards`' result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CardList {
+    /// Every card on offer.
+    pub cards: Vec<CardListing>,
+}
+
+/// `removeCard`'s result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemovedCard {
+    /// The card taken out, or `None` if the slot was empty.
+    pub card: Option<String>,
+}
+
+/// The result of a request that succeeded: each request kind has one of these shapes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Answer {
+    /// Most operations: `{}`.
+    Done(Done),
+    /// `listDevices`.
+    Devices(DeviceList),
+    /// `controlTransferIn`, `transferIn`.
+    In(InResult),
+    /// `controlTransferOut`, `transferOut`.
+    Out(OutResult),
+    /// `listCards`.
+    Cards(CardList),
+    /// `removeCard`.
+    RemovedCard(RemovedCard),
+}
+
+/// A response frame: `{"id", "ok": true, "result"}` or `{"id", "ok": false, "error"}`.
+struct Response<'a> {
+    id: &'a Value,
+    outcome: &'a Result<Answer, ErrorBody>,
+}
+
+impl Serialize for Response<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut frame = serializer.serialize_struct("Response", 3)?;
+        frame.serialize_field("id", self.id)?;
+        match self.outcome {
+            Ok(result) => {
+                frame.serialize_field("ok", &true)?;
+                frame.serialize_field("result", result)?;
+            }
+            Err(error) => {
+                frame.serialize_field("ok", &false)?;
+                frame.serialize_field("error", error)?;
+            }
+        }
+        frame.end()
+    }
+}
+
 /// A message the server pushes unasked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(
@@ -470,22 +574,19 @@ pub enum Event {
 }
 
 /// A response: the request's `id`, and a result or an error.
-pub fn response(id: &Value, outcome: Result<Value, ErrorBody>) -> String {
-    let message = match outcome {
-        Ok(result) => serde_json::json!({ "id": id, "ok": true, "result": result }),
-        Err(error) => serde_json::json!({ "id": id, "ok": false, "error": error }),
-    };
-    message.to_string()
+pub fn response(id: &Value, outcome: &Result<Answer, ErrorBody>) -> String {
+    frame(&Response { id, outcome })
 }
 
 /// An event frame.
 pub fn event(event: &Event) -> String {
-    serde_json::to_string(event).unwrap_or_default()
+    frame(event)
 }
 
-/// A serialisable result as a JSON value (no type here can fail to serialise).
-pub fn to_value(result: impl Serialize) -> Value {
-    serde_json::to_value(result).unwrap_or(Value::Null)
+/// A frame's text. Serialising these types cannot fail: they hold no maps with non-string
+/// keys and no custom serialisers that refuse.
+fn frame(message: &impl Serialize) -> String {
+    serde_json::to_string(message).unwrap_or_default()
 }
 
 /// Splits a frame into its `id` and its request; a frame without a usable `id` answers with
