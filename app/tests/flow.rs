@@ -1,5 +1,6 @@
-//! The whole renewal flow against `ccid`'s simulated reader holding `card`'s virtual card, and
-//! an authority double built on `renewal`'s rules (`common/authority.rs`).
+//! The whole renewal flow against `ccid`'s simulated reader holding a demo citizen card, and
+//! the real authority (`authority`'s router and storage, in process, over HTTP on loopback,
+//! with a SQLite file): `common/real_authority.rs`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -9,25 +10,25 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use app::flow::explain::explain_verdict;
+use app::flow::machine::Effect;
 use app::flow::{
     BrowserEnvironment, CcidCard, Deployment, FlowState, IdentityPurpose, InsertNotice, NextAction,
-    PinStatus, ReaderProblem, RenewalFlow, RenewingStep, UnsupportedReason,
+    PinStatus, ReaderProblem, RenewalFlow, RenewingStep, UnsupportedReason, UserSlot,
 };
 use app::i18n::{Key, Language};
+use authority::demo::{DemoCase, DemoHolder};
 use card::files::Slot;
 use card::virtual_card::SharedVirtualCard;
 use card::Pin;
 use ccid::sim::{SimReader, SimReaderConfig};
-use common::authority::AuthorityDouble;
-use common::{
-    reader_with, virtual_card, BrowserLikeTransport, SimChooser, Tab, BIRTHDAY, ELIGIBLE_TIME,
-    NATIONAL_ID, PIN, TOO_EARLY_TIME, TOO_LATE_TIME, WRONG_PIN,
-};
+use common::real_authority::{HttpAuthorityPort, RealAuthority};
+use common::{reader_with, BrowserLikeTransport, SimChooser, Tab};
 use futures_executor::block_on;
+use renewal::api::{COMPLETE_PATH, RENEW_PATH, RESUME_PATH, VERDICT_PATH};
 use renewal::rules::{classify_term, Term};
-use renewal::{CertificateStatus, CitizenCertificate, Verdict};
+use renewal::{CitizenCertificate, Verdict};
 
-type Flow = RenewalFlow<CcidCard<BrowserLikeTransport>, AuthorityDouble>;
+type Flow = RenewalFlow<CcidCard<BrowserLikeTransport>, HttpAuthorityPort>;
 
 const ORDINARY_TAB: BrowserEnvironment = BrowserEnvironment {
     webusb: true,
@@ -35,14 +36,18 @@ const ORDINARY_TAB: BrowserEnvironment = BrowserEnvironment {
     deployment: Deployment::OrdinaryTab,
 };
 
+/// A PIN no demo card has (and digits that no certificate's or card's text holds, so the
+/// search for it in traces finds only a leak).
+const WRONG_PIN: &str = "975312";
+
 /// A flow that records every state it enters.
 struct Recorded {
     flow: Flow,
     states: Rc<RefCell<Vec<FlowState>>>,
 }
 
-fn flow(authority: &AuthorityDouble, environment: BrowserEnvironment) -> Recorded {
-    let mut flow = Flow::new(authority.clone(), environment);
+fn flow(port: &HttpAuthorityPort, environment: BrowserEnvironment) -> Recorded {
+    let mut flow = Flow::new(port.clone(), environment);
     let states = Rc::new(RefCell::new(vec![flow.state().clone()]));
     let seen = Rc::clone(&states);
     flow.set_observer(move |state| seen.borrow_mut().push(state.clone()));
@@ -56,11 +61,11 @@ impl Recorded {
 
     /// No state ever shown holds the PIN, the ID number or the birthday, and every failure
     /// offers a next action.
-    fn check_states(&self) {
+    fn check_states(&self, holder: &DemoHolder) {
         for state in self.states.borrow().iter() {
             let shown = format!("{state:?}");
-            for secret in [PIN, NATIONAL_ID, BIRTHDAY, WRONG_PIN] {
-                assert!(!shown.contains(secret), "{secret} in {shown}");
+            for secret in [&holder.pin, &holder.national_id, &holder.birthday] {
+                assert!(!shown.contains(secret.as_str()), "{secret} in {shown}");
             }
             if let FlowState::Failed(problem) = state {
                 assert!(!problem.actions.is_empty(), "dead end: {problem:?}");
@@ -79,26 +84,51 @@ impl Recorded {
         }
         steps
     }
+
+    fn submit(&mut self, holder: &DemoHolder, pin_text: &str) {
+        block_on(
+            self.flow
+                .submit_identity(&holder.national_id, &holder.birthday, pin(pin_text)),
+        );
+    }
 }
 
 fn pin(text: &str) -> Pin {
     Pin::new(text).unwrap()
 }
 
-/// An EZ100PU (outside the protected class) holding the test card, connected in an ordinary
-/// tab, at the authority's `now`.
-fn connected(
-    now: time::OffsetDateTime,
-    status: CertificateStatus,
-) -> (Recorded, AuthorityDouble, SimReader, SharedVirtualCard) {
-    let card = virtual_card();
+/// A demo card of one case, in an EZ100PU (outside the protected class), the authority that
+/// has it on record, and a page connected to both in an ordinary tab.
+struct Setup {
+    recorded: Recorded,
+    real: RealAuthority,
+    port: HttpAuthorityPort,
+    reader: SimReader,
+    card: SharedVirtualCard,
+    holder: DemoHolder,
+}
+
+fn connected(case: DemoCase) -> Setup {
+    let real = RealAuthority::start(&[case]);
+    let card = real.virtual_card(case);
+    let holder = real.card(case).holder.clone();
     let config = SimReaderConfig::ez100pu();
     let reader = reader_with(config.clone(), &card);
-    let authority = AuthorityDouble::new(now, status);
-    let mut recorded = flow(&authority, ORDINARY_TAB);
-    let mut chooser = SimChooser::new(&reader, &config, Tab::Ordinary);
-    block_on(recorded.flow.connect(&mut chooser));
-    (recorded, authority, reader, card)
+    let port = real.port();
+    let mut recorded = flow(&port, ORDINARY_TAB);
+    block_on(
+        recorded
+            .flow
+            .connect(&mut SimChooser::new(&reader, &config, Tab::Ordinary)),
+    );
+    Setup {
+        recorded,
+        real,
+        port,
+        reader,
+        card,
+        holder,
+    }
 }
 
 fn verdict_of(state: &FlowState) -> Verdict {
@@ -108,48 +138,60 @@ fn verdict_of(state: &FlowState) -> Verdict {
     }
 }
 
+/// The term of the certificate in `slot`, or `None` when the slot holds no certificate.
+fn slot_term(card: &SharedVirtualCard, slot: Slot) -> Option<Term> {
+    let bytes = card.borrow().slot_bytes(slot).to_vec();
+    let length = card::files::der_length(&bytes).ok()?;
+    let certificate = CitizenCertificate::from_der(bytes.get(..length)?).ok()?;
+    Some(classify_term(&certificate.validity()))
+}
+
 fn slot_certificate(card: &SharedVirtualCard, slot: Slot) -> CitizenCertificate {
     let bytes = card.borrow().slot_bytes(slot).to_vec();
     let length = card::files::der_length(&bytes).unwrap();
     CitizenCertificate::from_der(&bytes[..length]).unwrap()
 }
 
+/// Exactly one renewal of the card on record, and none left unfinished.
+fn one_finished_renewal(setup: &Setup) {
+    assert_eq!(setup.real.counts().renewals, 1);
+    assert!(!setup.real.has_unfinished_renewal(&setup.holder.card_number));
+}
+
 #[test]
 fn happy_path_to_the_receipt() {
-    let (mut recorded, authority, _reader, card) =
-        connected(ELIGIBLE_TIME, CertificateStatus::Valid);
-    let FlowState::Card(overview) = recorded.state() else {
-        panic!("{:?}", recorded.state());
+    let mut setup = connected(DemoCase::InWindow);
+    let original = setup.real.card(DemoCase::InWindow).clone();
+    let FlowState::Card(overview) = setup.recorded.state() else {
+        panic!("{:?}", setup.recorded.state());
     };
-    assert_eq!(overview.card_number.as_str(), common::CARD_NUMBER);
-    assert_eq!(overview.holder_name, common::HOLDER);
+    assert_eq!(overview.card_number.as_str(), setup.holder.card_number);
+    assert_eq!(overview.holder_name, setup.holder.name);
     assert!(overview.verdict.as_ref().is_some_and(Verdict::is_eligible));
-    assert_eq!(overview.signature.validity.not_after, common::NOT_AFTER);
+    let original_validity = DemoCase::InWindow.original_validity(common::real_authority::START);
+    assert_eq!(overview.signature.validity, original_validity);
     // Nothing was asked of the PIN before the user typed anything.
-    assert_eq!(card.borrow().tries_left(), 3);
+    assert_eq!(setup.card.borrow().tries_left(), 3);
     // The page keeps watching the card: nothing changed, so nothing is read again.
-    block_on(recorded.flow.watch_card(Duration::from_millis(10)));
-    assert!(matches!(recorded.state(), FlowState::Card(_)));
-    assert_eq!(authority.calls("verdict"), 1);
+    block_on(setup.recorded.flow.watch_card(Duration::from_millis(10)));
+    assert!(matches!(setup.recorded.state(), FlowState::Card(_)));
+    assert_eq!(setup.port.calls(VERDICT_PATH), 1);
 
-    block_on(recorded.flow.continue_to_identity());
-    let FlowState::Identity(step) = recorded.state() else {
-        panic!("{:?}", recorded.state());
+    block_on(setup.recorded.flow.continue_to_identity());
+    let FlowState::Identity(step) = setup.recorded.state() else {
+        panic!("{:?}", setup.recorded.state());
     };
     assert_eq!(step.purpose, IdentityPurpose::Renew);
     assert_eq!(step.pin_status, PinStatus::TriesLeft(3));
 
-    block_on(
-        recorded
-            .flow
-            .submit_identity(NATIONAL_ID, BIRTHDAY, pin(PIN)),
-    );
-    let FlowState::Done(completion) = recorded.state() else {
-        panic!("{:?}", recorded.state());
+    let holder = setup.holder.clone();
+    setup.recorded.submit(&holder, &holder.pin);
+    let FlowState::Done(completion) = setup.recorded.state() else {
+        panic!("{:?}", setup.recorded.state());
     };
     assert!(!completion.earlier);
     assert_eq!(
-        recorded.renewing_steps(),
+        setup.recorded.renewing_steps(),
         [
             RenewingStep::Sign,
             RenewingStep::Issue,
@@ -158,38 +200,76 @@ fn happy_path_to_the_receipt() {
         ]
     );
     let receipt = completion.receipt;
-    assert_eq!(receipt.holder_name_masked, "王○明");
-    assert_eq!(receipt.card_number.as_str(), common::CARD_NUMBER);
-    assert_eq!(classify_term(&receipt.old_validity), Term::Original);
+    assert_eq!(receipt.holder_name_masked, "陳○展");
+    assert_eq!(receipt.card_number.as_str(), holder.card_number);
+    assert_eq!(receipt.old_validity, original_validity);
     assert_eq!(classify_term(&receipt.new_validity), Term::Renewed);
-    // The card holds the renewed certificates, 8 years from the same start.
-    for slot in [Slot::Signature, Slot::Encryption] {
-        let on_card = slot_certificate(&card, slot);
-        assert_eq!(on_card.validity().not_before, common::NOT_BEFORE);
+    // The card holds the renewed certificates, 8 years from the same start, same keys.
+    for (slot, before) in [
+        (Slot::Signature, &original.signature_certificate),
+        (Slot::Encryption, &original.encryption_certificate),
+    ] {
+        let on_card = slot_certificate(&setup.card, slot);
+        let before = CitizenCertificate::from_der(before).unwrap();
+        assert_eq!(on_card.validity().not_before, original_validity.not_before);
         assert_eq!(classify_term(&on_card.validity()), Term::Renewed);
+        assert_eq!(
+            on_card.subject_public_key_info_der().unwrap(),
+            before.subject_public_key_info_der().unwrap()
+        );
     }
     assert_eq!(
-        slot_certificate(&card, Slot::Signature).serial(),
+        slot_certificate(&setup.card, Slot::Signature).serial(),
         &receipt.signature_certificate_serial
     );
-    assert_eq!(authority.calls("renew"), 1);
-    assert_eq!(authority.calls("complete"), 1);
-    assert!(authority.state().renewals[0].completed);
-    recorded.check_states();
+    assert_eq!(setup.port.calls(RENEW_PATH), 1);
+    assert_eq!(setup.port.calls(COMPLETE_PATH), 1);
+    one_finished_renewal(&setup);
+    setup.recorded.check_states(&holder);
+}
+
+#[test]
+fn no_phase_or_effect_shows_the_pin_once_it_is_handed_to_the_card() {
+    let mut setup = connected(DemoCase::InWindow);
+    let holder = setup.holder.clone();
+    // Everything the machine held or asked for, from the first PIN handed to the card on.
+    let trace = Rc::new(RefCell::new(Vec::<(String, String)>::new()));
+    let handed = Rc::new(RefCell::new(false));
+    let (seen, started) = (Rc::clone(&trace), Rc::clone(&handed));
+    setup.recorded.flow.set_step_observer(move |phase, effect| {
+        if matches!(effect, Some(Effect::VerifyPin(_))) {
+            *started.borrow_mut() = true;
+        }
+        if *started.borrow() {
+            seen.borrow_mut()
+                .push((format!("{phase:?}"), format!("{effect:?}")));
+        }
+    });
+    block_on(setup.recorded.flow.continue_to_identity());
+    setup.recorded.submit(&holder, WRONG_PIN);
+    setup.recorded.submit(&holder, &holder.pin);
+    assert!(matches!(setup.recorded.state(), FlowState::Done(_)));
+    let trace = trace.borrow();
+    // Both PIN tries, a signature, the renewal, both writes and the completion were traced.
+    assert!(trace.len() >= 10, "{}", trace.len());
+    for (phase, effect) in trace.iter() {
+        for pin in [holder.pin.as_str(), WRONG_PIN] {
+            assert!(!phase.contains(pin), "the PIN in {phase}");
+            assert!(!effect.contains(pin), "the PIN in {effect}");
+        }
+        // The ID number goes only into the request that carries it, never into a phase.
+        assert!(!phase.contains(&holder.national_id), "the ID in {phase}");
+    }
 }
 
 #[test]
 fn wrong_pin_then_right_pin_shows_tries_left() {
-    let (mut recorded, _authority, _reader, card) =
-        connected(ELIGIBLE_TIME, CertificateStatus::Valid);
-    block_on(recorded.flow.continue_to_identity());
-    block_on(
-        recorded
-            .flow
-            .submit_identity(NATIONAL_ID, BIRTHDAY, pin(WRONG_PIN)),
-    );
-    let FlowState::Identity(step) = recorded.state() else {
-        panic!("{:?}", recorded.state());
+    let mut setup = connected(DemoCase::InWindow);
+    let holder = setup.holder.clone();
+    block_on(setup.recorded.flow.continue_to_identity());
+    setup.recorded.submit(&holder, WRONG_PIN);
+    let FlowState::Identity(step) = setup.recorded.state() else {
+        panic!("{:?}", setup.recorded.state());
     };
     assert_eq!(step.pin_status, PinStatus::TriesLeft(2));
     let message = step.pin_error.expect("a PIN message");
@@ -199,98 +279,98 @@ fn wrong_pin_then_right_pin_shows_tries_left() {
         "PIN碼錯誤，還可以輸入 2 次。"
     );
     assert_eq!(message.render(Language::En), "Wrong PIN: 2 tries left.");
-    assert_eq!(card.borrow().tries_left(), 2);
+    assert_eq!(setup.card.borrow().tries_left(), 2);
 
-    block_on(
-        recorded
-            .flow
-            .submit_identity(NATIONAL_ID, BIRTHDAY, pin(PIN)),
-    );
-    assert!(matches!(recorded.state(), FlowState::Done(_)));
-    recorded.check_states();
+    setup.recorded.submit(&holder, &holder.pin);
+    assert!(matches!(setup.recorded.state(), FlowState::Done(_)));
+    one_finished_renewal(&setup);
+    setup.recorded.check_states(&holder);
 }
 
 #[test]
 fn a_locked_card_is_explained_with_the_counter() {
-    let (mut recorded, authority, _reader, card) =
-        connected(ELIGIBLE_TIME, CertificateStatus::Valid);
-    block_on(recorded.flow.continue_to_identity());
-    block_on(
-        recorded
-            .flow
-            .submit_identity(NATIONAL_ID, BIRTHDAY, pin(WRONG_PIN)),
-    );
-    block_on(
-        recorded
-            .flow
-            .submit_identity(NATIONAL_ID, BIRTHDAY, pin(WRONG_PIN)),
-    );
-    let FlowState::Identity(step) = recorded.state() else {
-        panic!("{:?}", recorded.state());
+    let mut setup = connected(DemoCase::InWindow);
+    let holder = setup.holder.clone();
+    block_on(setup.recorded.flow.continue_to_identity());
+    setup.recorded.submit(&holder, WRONG_PIN);
+    setup.recorded.submit(&holder, WRONG_PIN);
+    let FlowState::Identity(step) = setup.recorded.state() else {
+        panic!("{:?}", setup.recorded.state());
     };
     assert_eq!(step.pin_error.map(|m| m.key), Some(Key::PinWrongLastTry));
-    block_on(
-        recorded
-            .flow
-            .submit_identity(NATIONAL_ID, BIRTHDAY, pin(WRONG_PIN)),
-    );
-    let FlowState::Failed(problem) = recorded.state() else {
-        panic!("{:?}", recorded.state());
+    setup.recorded.submit(&holder, WRONG_PIN);
+    let FlowState::Failed(problem) = setup.recorded.state() else {
+        panic!("{:?}", setup.recorded.state());
     };
     assert_eq!(problem.title.key, Key::PinLockedTitle);
     assert_eq!(problem.actions, [NextAction::Counter]);
-    assert_eq!(card.borrow().tries_left(), 0);
-    assert_eq!(authority.calls("renew"), 0);
+    assert_eq!(setup.card.borrow().tries_left(), 0);
+    assert_eq!(setup.port.calls(RENEW_PATH), 0);
+    assert_eq!(setup.real.counts().renewals, 0);
 
     // Reading the locked card again goes straight to the explanation, before any typing.
-    block_on(recorded.flow.read_card());
-    block_on(recorded.flow.continue_to_identity());
-    let FlowState::Failed(problem) = recorded.state() else {
-        panic!("{:?}", recorded.state());
+    block_on(setup.recorded.flow.try_again());
+    block_on(setup.recorded.flow.continue_to_identity());
+    let FlowState::Failed(problem) = setup.recorded.state() else {
+        panic!("{:?}", setup.recorded.state());
     };
     assert_eq!(problem.title.key, Key::PinLockedTitle);
-    recorded.check_states();
+    setup.recorded.check_states(&holder);
+}
+
+#[test]
+fn a_card_locked_before_the_visit_is_explained_before_any_typing() {
+    let mut setup = connected(DemoCase::PinLocked);
+    assert!(verdict_of(&setup.recorded.state()).is_eligible());
+    block_on(setup.recorded.flow.continue_to_identity());
+    let FlowState::Failed(problem) = setup.recorded.state() else {
+        panic!("{:?}", setup.recorded.state());
+    };
+    assert_eq!(problem.title.key, Key::PinLockedTitle);
+    assert_eq!(setup.real.counts().renewals, 0);
 }
 
 #[test]
 fn too_early_shows_the_opening_date_and_asks_no_pin() {
-    let (mut recorded, authority, _reader, card) =
-        connected(TOO_EARLY_TIME, CertificateStatus::Valid);
-    let verdict = verdict_of(&recorded.state());
+    let mut setup = connected(DemoCase::TooEarly);
+    let verdict = verdict_of(&setup.recorded.state());
     let Verdict::TooEarly {
         window_opens_at, ..
     } = verdict
     else {
         panic!("{verdict:?}");
     };
-    assert_eq!(
-        window_opens_at,
-        time::macros::datetime!(2023-11-13 15:59:59 UTC)
-    );
-    let explained = explain_verdict(&verdict_of(&recorded.state()));
+    // The window opens 60 days before the certificate expires.
+    let not_after = DemoCase::TooEarly
+        .original_validity(common::real_authority::START)
+        .not_after;
+    assert!(window_opens_at < not_after, "{window_opens_at} {not_after}");
+    assert!(window_opens_at > common::real_authority::START);
+    let explained = explain_verdict(&verdict_of(&setup.recorded.state()));
     assert_eq!(explained.title.key, Key::VerdictTooEarlyTitle);
     let text = explained.explanation.render(Language::ZhTw);
-    assert!(
-        text.contains("民國112年11月13日 23:59:59（2023-11-13）"),
-        "{text}"
-    );
+    let roc_year = format!("民國{}年", window_opens_at.year() - 1911);
+    assert!(text.contains(&roc_year), "{text}");
     let english = explained.explanation.render(Language::En);
-    assert!(english.contains("13 November 2023"), "{english}");
+    assert!(
+        english.contains(&window_opens_at.year().to_string()),
+        "{english}"
+    );
     assert!(!explained.actions.is_empty());
 
     // The identity step does not open: no PIN is asked, no challenge was offered.
-    block_on(recorded.flow.continue_to_identity());
-    assert!(matches!(recorded.state(), FlowState::Card(_)));
-    assert_eq!(card.borrow().tries_left(), 3);
-    assert_eq!(authority.calls("renew"), 0);
-    assert!(authority.state().challenges.is_empty());
-    recorded.check_states();
+    block_on(setup.recorded.flow.continue_to_identity());
+    assert!(matches!(setup.recorded.state(), FlowState::Card(_)));
+    assert_eq!(setup.card.borrow().tries_left(), 3);
+    assert_eq!(setup.port.calls(RENEW_PATH), 0);
+    assert_eq!(setup.real.counts().challenges, 0);
+    setup.recorded.check_states(&setup.holder);
 }
 
 #[test]
 fn too_late_sends_the_holder_for_a_new_card() {
-    let (recorded, _authority, _reader, _card) = connected(TOO_LATE_TIME, CertificateStatus::Valid);
-    let verdict = verdict_of(&recorded.state());
+    let setup = connected(DemoCase::ExpiredFourYearsAgo);
+    let verdict = verdict_of(&setup.recorded.state());
     assert!(matches!(verdict, Verdict::TooLate { .. }), "{verdict:?}");
     let explained = explain_verdict(&verdict);
     let new_card = explained.new_card.expect("new card instructions");
@@ -301,14 +381,13 @@ fn too_late_sends_the_holder_for_a_new_card() {
     );
     assert!(new_card.render(Language::En).contains("NT$250"));
     assert_eq!(explained.actions, [NextAction::Counter]);
-    recorded.check_states();
+    setup.recorded.check_states(&setup.holder);
 }
 
 #[test]
 fn a_revoked_certificate_goes_to_the_counter() {
-    let (recorded, _authority, _reader, _card) =
-        connected(ELIGIBLE_TIME, CertificateStatus::Revoked);
-    let verdict = verdict_of(&recorded.state());
+    let setup = connected(DemoCase::Revoked);
+    let verdict = verdict_of(&setup.recorded.state());
     assert_eq!(verdict, Verdict::Revoked);
     let explained = explain_verdict(&verdict);
     assert_eq!(explained.title.key, Key::VerdictRevokedTitle);
@@ -317,103 +396,115 @@ fn a_revoked_certificate_goes_to_the_counter() {
 
 #[test]
 fn pulling_the_card_at_the_card_step_goes_back_to_insert_card() {
-    let (mut recorded, _authority, reader, card) =
-        connected(ELIGIBLE_TIME, CertificateStatus::Valid);
-    assert!(matches!(recorded.state(), FlowState::Card(_)));
-    reader.remove();
-    block_on(recorded.flow.watch_card(Duration::from_millis(10)));
+    let mut setup = connected(DemoCase::InWindow);
+    assert!(matches!(setup.recorded.state(), FlowState::Card(_)));
+    setup.reader.remove();
+    block_on(setup.recorded.flow.watch_card(Duration::from_millis(10)));
     assert_eq!(
-        recorded.state(),
+        setup.recorded.state(),
         FlowState::InsertCard(InsertNotice::CardRemoved)
     );
     // Nothing happens while the slot stays empty.
-    block_on(recorded.flow.watch_card(Duration::from_millis(10)));
+    block_on(setup.recorded.flow.watch_card(Duration::from_millis(10)));
     assert_eq!(
-        recorded.state(),
+        setup.recorded.state(),
         FlowState::InsertCard(InsertNotice::CardRemoved)
     );
-    reader.insert(Box::new(card.clone()));
-    block_on(recorded.flow.watch_card(Duration::from_millis(10)));
+    setup.reader.insert(Box::new(setup.card.clone()));
+    block_on(setup.recorded.flow.watch_card(Duration::from_millis(10)));
     assert!(
-        matches!(recorded.state(), FlowState::Card(_)),
+        matches!(setup.recorded.state(), FlowState::Card(_)),
         "{:?}",
-        recorded.state()
+        setup.recorded.state()
     );
-    recorded.check_states();
+    setup.recorded.check_states(&setup.holder);
 }
 
-/// The next run of an interrupted renewal: a fresh page connects to `reader`, is asked for the
-/// identity again (the card proves its key and the holder is checked before the issued
+/// The next run of an interrupted renewal: a fresh page connects to the reader, is asked for
+/// the identity again (the card proves its key and the holder is checked before the issued
 /// certificates are handed back), and the form is sent.
-fn resumed_in_a_new_page(authority: &AuthorityDouble, reader: &SimReader) -> Recorded {
-    let mut next = flow(authority, ORDINARY_TAB);
+fn resumed_in_a_new_page(setup: &Setup) -> Recorded {
+    let mut next = flow(&setup.port, ORDINARY_TAB);
     let config = SimReaderConfig::ez100pu();
     block_on(
         next.flow
-            .connect(&mut SimChooser::new(reader, &config, Tab::Ordinary)),
+            .connect(&mut SimChooser::new(&setup.reader, &config, Tab::Ordinary)),
     );
     let FlowState::Identity(step) = next.state() else {
         panic!("{:?}", next.state());
     };
     assert_eq!(step.purpose, IdentityPurpose::Resume);
-    block_on(next.flow.submit_identity(NATIONAL_ID, BIRTHDAY, pin(PIN)));
+    next.submit(&setup.holder, &setup.holder.pin);
     next
 }
 
 /// A renewal of the eligible card whose card is pulled out `commands` commands into writing
-/// the new certificates: the page says the renewal was interrupted.
-fn interrupted_while_writing(
-    commands: u32,
-) -> (Recorded, AuthorityDouble, SimReader, SharedVirtualCard) {
-    let (mut recorded, authority, reader, card) =
-        connected(ELIGIBLE_TIME, CertificateStatus::Valid);
-    let puller = reader.clone();
-    recorded.flow.set_observer(move |state| {
+/// the new certificates: the page says the renewal was interrupted. Returns the renewed
+/// signature certificate the page was writing.
+fn interrupted_while_writing(commands: u32) -> (Setup, Vec<u8>) {
+    let mut setup = connected(DemoCase::InWindow);
+    let puller = setup.reader.clone();
+    setup.recorded.flow.set_observer(move |state| {
         if let FlowState::Renewing(renewing) = state {
             if renewing.step == RenewingStep::Write {
                 puller.remove_card_after(commands);
             }
         }
     });
-    block_on(recorded.flow.continue_to_identity());
-    block_on(
-        recorded
-            .flow
-            .submit_identity(NATIONAL_ID, BIRTHDAY, pin(PIN)),
-    );
+    let written = Rc::new(RefCell::new(Vec::new()));
+    let seen = Rc::clone(&written);
+    setup.recorded.flow.set_step_observer(move |_, effect| {
+        if let Some(Effect::WriteCertificate {
+            slot: UserSlot::Signature,
+            der,
+        }) = effect
+        {
+            *seen.borrow_mut() = der.clone();
+        }
+    });
+    block_on(setup.recorded.flow.continue_to_identity());
+    let holder = setup.holder.clone();
+    setup.recorded.submit(&holder, &holder.pin);
     assert_eq!(
-        recorded.state(),
+        setup.recorded.state(),
         FlowState::InsertCard(InsertNotice::RenewalInterrupted)
     );
-    (recorded, authority, reader, card)
+    let renewed_signature = written.borrow().clone();
+    assert!(!renewed_signature.is_empty());
+    (setup, renewed_signature)
 }
 
 #[test]
 fn pulling_the_card_while_writing_is_finished_by_the_next_run() {
     // The card is pulled out a few commands into writing.
-    let (recorded, authority, reader, card) = interrupted_while_writing(3);
-    assert_eq!(authority.calls("renew"), 1);
-    assert!(!authority.state().renewals[0].completed);
+    let (setup, renewed_signature) = interrupted_while_writing(3);
+    assert_eq!(setup.port.calls(RENEW_PATH), 1);
+    assert!(setup.real.has_unfinished_renewal(&setup.holder.card_number));
     // The card was not fully rewritten.
-    let signature = card.borrow().slot_bytes(Slot::Signature).to_vec();
-    assert_ne!(
-        &signature[..authority.state().renewals[0]
-            .response
-            .signature_certificate
-            .0
-            .len()],
-        authority.state().renewals[0]
-            .response
-            .signature_certificate
-            .0
-            .as_slice()
-    );
+    let signature = setup.card.borrow().slot_bytes(Slot::Signature).to_vec();
+    assert_ne!(&signature[..renewed_signature.len()], renewed_signature);
 
     // The page dies. Next run: the same card in the same reader, a fresh page.
+    let Setup {
+        recorded,
+        real,
+        port,
+        reader,
+        card,
+        holder,
+    } = setup;
     drop(recorded);
     reader.insert(Box::new(card.clone()));
-    let next = resumed_in_a_new_page(&authority, &reader);
-    assert_eq!(authority.calls("resume"), 1);
+    let setup = Setup {
+        recorded: flow(&port, ORDINARY_TAB),
+        real,
+        port,
+        reader,
+        card,
+        holder,
+    };
+    let next = resumed_in_a_new_page(&setup);
+    assert_eq!(setup.port.calls(RESUME_PATH), 1);
     let FlowState::Done(completion) = next.state() else {
         panic!("{:?}", next.state());
     };
@@ -424,35 +515,31 @@ fn pulling_the_card_while_writing_is_finished_by_the_next_run() {
         .iter()
         .any(|state| matches!(state, FlowState::Renewing(r) if r.resuming)));
     // One renewal, issued once, now complete and on the card.
-    assert_eq!(authority.calls("renew"), 1);
-    assert_eq!(authority.state().renewals.len(), 1);
-    assert!(authority.state().renewals[0].completed);
+    assert_eq!(setup.port.calls(RENEW_PATH), 1);
+    one_finished_renewal(&setup);
     for slot in [Slot::Signature, Slot::Encryption] {
-        assert_eq!(
-            classify_term(&slot_certificate(&card, slot).validity()),
-            Term::Renewed
-        );
+        assert_eq!(slot_term(&setup.card, slot), Some(Term::Renewed));
     }
 
     // A third visit finds the card renewed: the card page says so, nothing is asked.
     let config = SimReaderConfig::ez100pu();
-    let mut third = flow(&authority, ORDINARY_TAB);
+    let mut third = flow(&setup.port, ORDINARY_TAB);
     block_on(
         third
             .flow
-            .connect(&mut SimChooser::new(&reader, &config, Tab::Ordinary)),
+            .connect(&mut SimChooser::new(&setup.reader, &config, Tab::Ordinary)),
     );
     let verdict = verdict_of(&third.state());
     assert!(!verdict.is_eligible(), "{verdict:?}");
-    assert_eq!(authority.calls("resume"), 1);
-    next.check_states();
+    assert_eq!(setup.port.calls(RESUME_PATH), 1);
+    next.check_states(&setup.holder);
 }
 
 #[test]
 fn a_browser_without_webusb_is_told_the_other_channels() {
-    let authority = AuthorityDouble::new(ELIGIBLE_TIME, CertificateStatus::Valid);
+    let real = RealAuthority::start(&[]);
     let no_webusb = flow(
-        &authority,
+        &real.port(),
         BrowserEnvironment {
             webusb: false,
             ..ORDINARY_TAB
@@ -463,7 +550,7 @@ fn a_browser_without_webusb_is_told_the_other_channels() {
         FlowState::Unsupported(UnsupportedReason::NoWebUsb)
     );
     let insecure = flow(
-        &authority,
+        &real.port(),
         BrowserEnvironment {
             webusb: false,
             secure_context: false,
@@ -478,12 +565,12 @@ fn a_browser_without_webusb_is_told_the_other_channels() {
 
 #[test]
 fn a_protected_class_reader_gets_guidance_and_works_in_a_kiosk() {
-    let card = virtual_card();
+    let real = RealAuthority::start(&[DemoCase::InWindow]);
+    let card = real.virtual_card(DemoCase::InWindow);
     let config = SimReaderConfig::extended_apdu();
     let reader = reader_with(config.clone(), &card);
-    let authority = AuthorityDouble::new(ELIGIBLE_TIME, CertificateStatus::Valid);
 
-    let mut tab = flow(&authority, ORDINARY_TAB);
+    let mut tab = flow(&real.port(), ORDINARY_TAB);
     block_on(
         tab.flow
             .connect(&mut SimChooser::new(&reader, &config, Tab::Ordinary)),
@@ -497,7 +584,7 @@ fn a_protected_class_reader_gets_guidance_and_works_in_a_kiosk() {
     );
 
     let mut kiosk = flow(
-        &authority,
+        &real.port(),
         BrowserEnvironment {
             deployment: Deployment::Unrestricted,
             ..ORDINARY_TAB
@@ -517,8 +604,8 @@ fn a_protected_class_reader_gets_guidance_and_works_in_a_kiosk() {
 
 #[test]
 fn closing_the_chooser_offers_to_choose_again() {
-    let authority = AuthorityDouble::new(ELIGIBLE_TIME, CertificateStatus::Valid);
-    let mut recorded = flow(&authority, ORDINARY_TAB);
+    let real = RealAuthority::start(&[]);
+    let mut recorded = flow(&real.port(), ORDINARY_TAB);
     let mut chooser = SimChooser {
         reader: None,
         interface_class: 0x0B,
@@ -535,16 +622,17 @@ fn closing_the_chooser_offers_to_choose_again() {
 
 #[test]
 fn id_and_birthday_mistakes_are_named_before_any_pin_try() {
-    let (mut recorded, authority, _reader, card) =
-        connected(ELIGIBLE_TIME, CertificateStatus::Valid);
-    block_on(recorded.flow.continue_to_identity());
+    let mut setup = connected(DemoCase::InWindow);
+    let holder = setup.holder.clone();
+    block_on(setup.recorded.flow.continue_to_identity());
     block_on(
-        recorded
+        setup
+            .recorded
             .flow
-            .submit_identity("A123456788", "79/02/30", pin(PIN)),
+            .submit_identity("A123456788", "79/02/30", pin(&holder.pin)),
     );
-    let FlowState::Identity(step) = recorded.state() else {
-        panic!("{:?}", recorded.state());
+    let FlowState::Identity(step) = setup.recorded.state() else {
+        panic!("{:?}", setup.recorded.state());
     };
     assert_eq!(step.national_id_error.map(|m| m.key), Some(Key::IdChecksum));
     let birthday = step.birthday_error.expect("a birthday message");
@@ -553,9 +641,14 @@ fn id_and_birthday_mistakes_are_named_before_any_pin_try() {
         birthday.render(Language::ZhTw),
         "民國79年2月30日不是有效的日期。"
     );
-    block_on(recorded.flow.submit_identity("A1234", BIRTHDAY, pin(PIN)));
-    let FlowState::Identity(step) = recorded.state() else {
-        panic!("{:?}", recorded.state());
+    block_on(
+        setup
+            .recorded
+            .flow
+            .submit_identity("A1234", &holder.birthday, pin(&holder.pin)),
+    );
+    let FlowState::Identity(step) = setup.recorded.state() else {
+        panic!("{:?}", setup.recorded.state());
     };
     let id = step.national_id_error.expect("an ID message");
     assert_eq!(
@@ -564,99 +657,123 @@ fn id_and_birthday_mistakes_are_named_before_any_pin_try() {
     );
     assert_eq!(step.birthday_error, None);
     // No PIN try was spent on a form with mistakes.
-    assert_eq!(card.borrow().tries_left(), 3);
-    assert_eq!(authority.calls("renew"), 0);
-    recorded.check_states();
+    assert_eq!(setup.card.borrow().tries_left(), 3);
+    assert_eq!(setup.port.calls(RENEW_PATH), 0);
+    setup.recorded.check_states(&holder);
 }
 
 #[test]
 fn another_persons_id_number_is_refused_by_the_authority() {
-    let (mut recorded, authority, _reader, _card) =
-        connected(ELIGIBLE_TIME, CertificateStatus::Valid);
-    block_on(recorded.flow.continue_to_identity());
+    let mut setup = connected(DemoCase::InWindow);
+    let holder = setup.holder.clone();
+    block_on(setup.recorded.flow.continue_to_identity());
     // A well-formed ID number that is not the holder's.
     let other = (0..10)
         .map(|digit| format!("B12345678{digit}"))
         .find(|id| renewal::NationalId::parse(id).is_ok())
         .unwrap();
-    block_on(recorded.flow.submit_identity(&other, BIRTHDAY, pin(PIN)));
-    let FlowState::Identity(step) = recorded.state() else {
-        panic!("{:?}", recorded.state());
+    block_on(
+        setup
+            .recorded
+            .flow
+            .submit_identity(&other, &holder.birthday, pin(&holder.pin)),
+    );
+    let FlowState::Identity(step) = setup.recorded.state() else {
+        panic!("{:?}", setup.recorded.state());
     };
     assert_eq!(
         step.form_error.map(|m| m.key),
         Some(Key::IdentityMismatchExplanation)
     );
     assert_eq!(step.pin_status, PinStatus::Verified);
-    assert_eq!(authority.state().renewals.len(), 0);
+    assert_eq!(setup.real.counts().renewals, 0);
     // Corrected, the same session renews.
-    block_on(
-        recorded
-            .flow
-            .submit_identity(NATIONAL_ID, BIRTHDAY, pin(PIN)),
-    );
-    assert!(matches!(recorded.state(), FlowState::Done(_)));
-    recorded.check_states();
+    setup.recorded.submit(&holder, &holder.pin);
+    assert!(matches!(setup.recorded.state(), FlowState::Done(_)));
+    one_finished_renewal(&setup);
+    setup.recorded.check_states(&holder);
 }
 
 #[test]
-fn a_lost_completion_answer_is_tried_again_without_a_second_renewal() {
-    let (mut recorded, authority, _reader, _card) =
-        connected(ELIGIBLE_TIME, CertificateStatus::Valid);
-    authority.0.borrow_mut().unreachable_once = Some("complete");
-    block_on(recorded.flow.continue_to_identity());
-    block_on(
-        recorded
-            .flow
-            .submit_identity(NATIONAL_ID, BIRTHDAY, pin(PIN)),
+fn a_lost_completion_answer_is_recovered_with_the_receipt() {
+    let mut setup = connected(DemoCase::InWindow);
+    let holder = setup.holder.clone();
+    setup.port.outage.lose_answer_of(COMPLETE_PATH);
+    block_on(setup.recorded.flow.continue_to_identity());
+    setup.recorded.submit(&holder, &holder.pin);
+    assert!(
+        matches!(setup.recorded.state(), FlowState::Done(_)),
+        "{:?}",
+        setup.recorded.state()
     );
-    let FlowState::Failed(problem) = recorded.state() else {
-        panic!("{:?}", recorded.state());
+    assert_eq!(setup.port.calls(COMPLETE_PATH), 1);
+    assert_eq!(setup.port.calls(renewal::api::RECEIPT_PATH), 1);
+    one_finished_renewal(&setup);
+}
+
+#[test]
+fn an_authority_unreachable_at_completion_is_tried_again_without_a_second_renewal() {
+    let mut setup = connected(DemoCase::InWindow);
+    let holder = setup.holder.clone();
+    // The network goes down once the certificates are being read back: both the completion
+    // and the receipt fail before they reach the authority.
+    let outage = setup.port.outage.clone();
+    let mut down = false;
+    setup.recorded.flow.set_observer(move |state| {
+        if matches!(state, FlowState::Renewing(r) if r.step == RenewingStep::Verify) && !down {
+            down = true;
+            outage.fail_next(2);
+        }
+    });
+    block_on(setup.recorded.flow.continue_to_identity());
+    setup.recorded.submit(&holder, &holder.pin);
+    let FlowState::Failed(problem) = setup.recorded.state() else {
+        panic!("{:?}", setup.recorded.state());
     };
     assert_eq!(problem.title.key, Key::AuthorityUnreachableTitle);
     assert_eq!(problem.actions[0], NextAction::TryAgain);
-    block_on(recorded.flow.try_again());
+    assert!(setup.real.has_unfinished_renewal(&holder.card_number));
+    block_on(setup.recorded.flow.try_again());
     assert!(
-        matches!(recorded.state(), FlowState::Done(_)),
+        matches!(setup.recorded.state(), FlowState::Done(_)),
         "{:?}",
-        recorded.state()
+        setup.recorded.state()
     );
-    assert_eq!(authority.calls("renew"), 1);
-    recorded.check_states();
+    assert_eq!(setup.port.calls(RENEW_PATH), 1);
+    one_finished_renewal(&setup);
 }
 
 #[test]
 fn a_challenge_that_expired_while_typing_is_replaced_once() {
-    let (mut recorded, authority, _reader, _card) =
-        connected(ELIGIBLE_TIME, CertificateStatus::Valid);
-    block_on(recorded.flow.continue_to_identity());
+    let mut setup = connected(DemoCase::InWindow);
+    let holder = setup.holder.clone();
+    block_on(setup.recorded.flow.continue_to_identity());
     // The user took a quarter of an hour over the form.
-    authority.0.borrow_mut().now += time::Duration::minutes(15);
-    block_on(
-        recorded
-            .flow
-            .submit_identity(NATIONAL_ID, BIRTHDAY, pin(PIN)),
-    );
+    setup.real.clock.advance(time::Duration::minutes(15));
+    setup.recorded.submit(&holder, &holder.pin);
     assert!(
-        matches!(recorded.state(), FlowState::Done(_)),
+        matches!(setup.recorded.state(), FlowState::Done(_)),
         "{:?}",
-        recorded.state()
+        setup.recorded.state()
     );
-    assert_eq!(authority.calls("renew"), 2);
-    assert_eq!(authority.calls("verdict"), 2);
-    assert_eq!(authority.state().renewals.len(), 1);
-    recorded.check_states();
+    assert_eq!(setup.port.calls(RENEW_PATH), 2);
+    assert_eq!(setup.port.calls(VERDICT_PATH), 2);
+    one_finished_renewal(&setup);
+    setup.recorded.check_states(&holder);
 }
 
 #[test]
 fn a_second_generation_card_is_sent_to_the_program_or_counter() {
+    let real = RealAuthority::start(&[DemoCase::InWindow]);
     let card = SharedVirtualCard::new(
-        common::unshared_virtual_card().with_atr(&card::virtual_card::SECOND_GENERATION_ATR),
+        real.card(DemoCase::InWindow)
+            .virtual_card()
+            .unwrap()
+            .with_atr(&card::virtual_card::SECOND_GENERATION_ATR),
     );
     let config = SimReaderConfig::ez100pu();
     let reader = reader_with(config.clone(), &card);
-    let authority = AuthorityDouble::new(ELIGIBLE_TIME, CertificateStatus::Valid);
-    let mut recorded = flow(&authority, ORDINARY_TAB);
+    let mut recorded = flow(&real.port(), ORDINARY_TAB);
     block_on(
         recorded
             .flow
@@ -674,11 +791,11 @@ fn a_second_generation_card_is_sent_to_the_program_or_counter() {
 
 #[test]
 fn another_card_in_the_reader_asks_for_the_citizen_card() {
+    let real = RealAuthority::start(&[DemoCase::InWindow]);
     let config = SimReaderConfig::ez100pu();
     let reader = SimReader::new(config.clone());
     reader.insert(Box::new(ccid::sim::TestCard::new()));
-    let authority = AuthorityDouble::new(ELIGIBLE_TIME, CertificateStatus::Valid);
-    let mut recorded = flow(&authority, ORDINARY_TAB);
+    let mut recorded = flow(&real.port(), ORDINARY_TAB);
     block_on(
         recorded
             .flow
@@ -691,7 +808,7 @@ fn another_card_in_the_reader_asks_for_the_citizen_card() {
     // The right card put in instead is read.
     reader.remove();
     block_on(recorded.flow.watch_card(Duration::from_millis(10)));
-    reader.insert(Box::new(virtual_card()));
+    reader.insert(Box::new(real.virtual_card(DemoCase::InWindow)));
     block_on(recorded.flow.watch_card(Duration::from_millis(10)));
     assert!(
         matches!(recorded.state(), FlowState::Card(_)),
@@ -702,11 +819,11 @@ fn another_card_in_the_reader_asks_for_the_citizen_card() {
 
 #[test]
 fn a_reader_held_by_the_operating_system_gets_the_os_hints() {
-    let card = virtual_card();
+    let real = RealAuthority::start(&[DemoCase::InWindow]);
+    let card = real.virtual_card(DemoCase::InWindow);
     let config = SimReaderConfig::ez100pu();
     let reader = reader_with(config.clone(), &card);
-    let authority = AuthorityDouble::new(ELIGIBLE_TIME, CertificateStatus::Valid);
-    let mut recorded = flow(&authority, ORDINARY_TAB);
+    let mut recorded = flow(&real.port(), ORDINARY_TAB);
     let mut chooser = SimChooser::new(&reader, &config, Tab::Ordinary);
     chooser.claim_error = Some(ccid::TransportError::Other(
         "NetworkError: Unable to claim interface.".into(),
@@ -728,33 +845,26 @@ fn a_reader_held_by_the_operating_system_gets_the_os_hints() {
 /// Runs a renewal that is interrupted while writing, then damages the card's signature slot
 /// as a write torn at `damage` would, and checks that the next run finishes the same renewal.
 fn torn_signature_slot_is_finished(damage: impl Fn(&[u8], &[u8]) -> Vec<u8>) {
-    let (recorded, authority, reader, card) = interrupted_while_writing(1);
-    drop(recorded);
-    let old = card.borrow().slot_bytes(Slot::Signature).to_vec();
-    let new = authority.state().renewals[0]
-        .response
-        .signature_certificate
-        .0
-        .clone();
-    let torn = damage(&old, &new);
-    card.borrow_mut()
+    let (setup, renewed_signature) = interrupted_while_writing(1);
+    let old = setup.card.borrow().slot_bytes(Slot::Signature).to_vec();
+    let torn = damage(&old, &renewed_signature);
+    setup
+        .card
+        .borrow_mut()
         .set_slot_bytes(Slot::Signature, &torn)
         .unwrap();
 
-    reader.insert(Box::new(card.clone()));
-    let next = resumed_in_a_new_page(&authority, &reader);
+    setup.reader.insert(Box::new(setup.card.clone()));
+    let next = resumed_in_a_new_page(&setup);
     assert!(
         matches!(next.state(), FlowState::Done(_)),
         "{:?}",
         next.state()
     );
-    assert_eq!(authority.calls("renew"), 1);
-    assert!(authority.state().renewals[0].completed);
+    assert_eq!(setup.port.calls(RENEW_PATH), 1);
+    one_finished_renewal(&setup);
     for slot in [Slot::Signature, Slot::Encryption] {
-        assert_eq!(
-            classify_term(&slot_certificate(&card, slot).validity()),
-            Term::Renewed
-        );
+        assert_eq!(slot_term(&setup.card, slot), Some(Term::Renewed));
     }
 }
 

@@ -9,7 +9,6 @@
     unreachable_pub
 )]
 
-pub mod authority;
 pub mod real_authority;
 
 use std::str::FromStr;

@@ -3,7 +3,8 @@
 //! sets; and the page's side of it, an [`AuthorityPort`] that speaks HTTP and decodes answers
 //! exactly as the page does ([`decode_answer`]).
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::OnceLock;
 
@@ -114,6 +115,7 @@ impl RealAuthority {
             http: reqwest::Client::new(),
             runtime: self.runtime.handle().clone(),
             outage: Outage::default(),
+            calls: Rc::default(),
         }
     }
 
@@ -153,6 +155,8 @@ pub struct Outage {
     before_sending: Rc<Cell<u32>>,
     /// The next this many calls are sent and answered, but the answer is lost.
     answers_lost: Rc<Cell<u32>>,
+    /// The next call to this path is sent and answered, but the answer is lost.
+    answer_lost_of: Rc<RefCell<Option<&'static str>>>,
 }
 
 impl Outage {
@@ -162,6 +166,20 @@ impl Outage {
 
     pub fn lose_next_answers(&self, calls: u32) {
         self.answers_lost.set(calls);
+    }
+
+    /// The next call to `path` gets through, but its answer is lost on the way back.
+    pub fn lose_answer_of(&self, path: &'static str) {
+        *self.answer_lost_of.borrow_mut() = Some(path);
+    }
+
+    fn answer_lost(&self, path: &str) -> bool {
+        let mut of = self.answer_lost_of.borrow_mut();
+        let lost = *of == Some(path);
+        if lost {
+            *of = None;
+        }
+        Outage::take(&self.answers_lost) || lost
     }
 
     fn take(counter: &Cell<u32>) -> bool {
@@ -178,9 +196,16 @@ pub struct HttpAuthorityPort {
     http: reqwest::Client,
     runtime: tokio::runtime::Handle,
     pub outage: Outage,
+    /// Requests sent, by path (shared by clones).
+    calls: Rc<RefCell<HashMap<String, u32>>>,
 }
 
 impl HttpAuthorityPort {
+    /// How many requests to `path` were sent (`RENEW_PATH`, ...).
+    pub fn calls(&self, path: &str) -> u32 {
+        self.calls.borrow().get(path).copied().unwrap_or(0)
+    }
+
     fn call<Q: Serialize, R: DeserializeOwned>(
         &self,
         path: &str,
@@ -189,6 +214,7 @@ impl HttpAuthorityPort {
         if Outage::take(&self.outage.before_sending) {
             return Err(AuthorityError::Unreachable("network down (test)".into()));
         }
+        *self.calls.borrow_mut().entry(path.to_owned()).or_default() += 1;
         let url = format!("{}{path}", self.base_url);
         let request = match body {
             Some(body) => self
@@ -206,7 +232,7 @@ impl HttpAuthorityPort {
                 Ok::<_, reqwest::Error>((status, response.text().await?))
             })
             .map_err(|error| AuthorityError::Unreachable(error.to_string()))?;
-        if Outage::take(&self.outage.answers_lost) {
+        if self.outage.answer_lost(path) {
             return Err(AuthorityError::Unreachable("answer lost (test)".into()));
         }
         decode_answer(status, &text)
