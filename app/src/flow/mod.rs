@@ -226,7 +226,7 @@ impl<C: CardPort, A: AuthorityPort> RenewalFlow<C, A> {
             observer(self.machine.phase(), effect);
         }
         let view = self.machine.view();
-        if view != self.shown {
+        if page_changed(&self.shown, &view, self.machine.phase()) {
             self.shown = view;
             if let Some(observer) = self.observer.as_mut() {
                 observer(&self.shown);
@@ -257,6 +257,18 @@ impl<C: CardPort, A: AuthorityPort> RenewalFlow<C, A> {
         };
         Some(event)
     }
+}
+
+/// Whether `view` is a new page to show after `shown`: every phase that waits for the user is
+/// shown, and a working phase only when it changes what is on screen (a new kind of page, or
+/// the next renewal step). Working phases that look the same (the identity form while the card
+/// checks the PIN) keep the page as it is, so nothing the user typed is redrawn away. Judged
+/// by kind rather than by comparing whole states, which would cost the page code.
+fn page_changed(shown: &FlowState, view: &FlowState, phase: &Phase) -> bool {
+    if !phase.awaits_answer() || std::mem::discriminant(shown) != std::mem::discriminant(view) {
+        return true;
+    }
+    matches!((shown, view), (FlowState::Renewing(a), FlowState::Renewing(b)) if a != b)
 }
 
 /// Runs a card effect; `None` for an effect that is not the card's.

@@ -49,19 +49,29 @@ impl<T: UsbTransport> Reader<T> {
         let mut wait = timeout;
         let mut extensions = 0u32;
         let mut stale = 0u32;
+        let mut mismatched = None;
         loop {
             let reply = match self.receive(wait).await {
                 Ok(reply) => reply,
                 Err(Error::Timeout) => {
-                    self.abort(seq).await;
-                    return Err(Error::Timeout);
+                    self.abort().await;
+                    // Only replies to other commands came: say so rather than "no answer".
+                    return Err(match mismatched {
+                        Some(got) => Error::SequenceMismatch { expected: seq, got },
+                        None => Error::Timeout,
+                    });
                 }
                 Err(error) => return Err(error),
             };
             if reply.seq != seq {
-                if Some(reply.seq) == self.stale_seq && stale < MAX_STALE_REPLIES {
+                // One command is outstanding at a time, so a reply with another number
+                // answers an earlier command: one aborted, or one whose reply a closed page
+                // never read (the reader keeps it queued for the next session). Dropping it
+                // resynchronises, as libccid does with its "duplicate frame".
+                if stale < MAX_STALE_REPLIES {
                     stale += 1;
-                    tracing::debug!(seq = reply.seq, "dropping a reply to an aborted command");
+                    mismatched = Some(reply.seq);
+                    tracing::debug!(seq = reply.seq, expected = seq, "dropping a stale reply");
                     continue;
                 }
                 return Err(Error::SequenceMismatch {
@@ -84,14 +94,13 @@ impl<T: UsbTransport> Reader<T> {
             if reply.state.command == CommandStatus::TimeExtension {
                 extensions += 1;
                 if extensions > self.options.max_time_extensions {
-                    self.abort(seq).await;
+                    self.abort().await;
                     return Err(Error::EndlessTimeExtension(extensions));
                 }
                 // bError carries the multiplier of the waiting time the reader asks for.
                 wait = timeout * u32::from(reply.error.max(1));
                 continue;
             }
-            self.stale_seq = None;
             return Ok(reply);
         }
     }
@@ -161,8 +170,7 @@ impl<T: UsbTransport> Reader<T> {
 
     /// Ends a command that did not answer (CCID §5.3.1): the ABORT class request, then
     /// PC_to_RDR_Abort with the same sequence number, then the reader's SlotStatus.
-    pub(super) async fn abort(&mut self, aborted_seq: u8) {
-        self.stale_seq = Some(aborted_seq);
+    pub(super) async fn abort(&mut self) {
         let seq = self.next_seq();
         let setup = control::abort(self.interface.interface_number, self.options.slot, seq);
         if let Err(error) = self.transport.control_out(setup, &[]).await {

@@ -35,7 +35,8 @@ const MIN_CARD_TIMEOUT: Duration = Duration::from_secs(3);
 const MAX_RESPONSE: usize = 65538;
 /// Empty bulk-IN transfers tolerated while waiting for the rest of a message.
 const MAX_EMPTY_TRANSFERS: u32 = 16;
-/// Replies to an aborted command that may still arrive and are dropped.
+/// Replies to earlier commands (aborted, or left unread by a closed page) dropped while waiting
+/// for the reply to the command just sent.
 const MAX_STALE_REPLIES: u32 = 4;
 
 /// Choices a caller may make; the defaults suit every reader.
@@ -119,7 +120,6 @@ pub struct Reader<T: UsbTransport> {
     options: ReaderOptions,
     data_rates: Vec<u32>,
     seq: u8,
-    stale_seq: Option<u8>,
     card: Option<CardSession>,
     known_presence: Option<bool>,
 }

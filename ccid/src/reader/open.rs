@@ -40,7 +40,6 @@ impl<T: UsbTransport> Reader<T> {
             options,
             data_rates,
             seq: 0,
-            stale_seq: None,
             card: None,
             known_presence: None,
         })
