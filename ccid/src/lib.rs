@@ -65,7 +65,6 @@ pub mod apdu;
 pub mod atr;
 pub mod descriptor;
 mod error;
-pub mod hex;
 #[cfg(feature = "corpus")]
 pub mod libccid_dump;
 pub mod message;
@@ -78,6 +77,10 @@ pub mod sim;
 pub mod t1;
 pub mod trace;
 pub mod transport;
+
+/// Hex text, as traces and ATR lists write it (the workspace's one hex helper, from `terms`).
+pub use terms::hex;
+
 #[cfg(all(feature = "webusb", target_arch = "wasm32"))]
 pub mod webusb;
 

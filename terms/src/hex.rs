@@ -1,5 +1,6 @@
-//! Hex text as people write it in traces, ATR lists and command lines: `3B B8 13`, `3bb813`,
-//! `3B:B8:13`.
+//! Hex text: as people write it in traces, ATR lists and command lines (`3B B8 13`,
+//! `3bb813`, `3B:B8:13`), and compact (`3BB813`) as serials, identifiers and saved states
+//! carry it.
 
 /// Why text is not hex bytes.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -17,8 +18,8 @@ pub enum HexError {
     OddDigits(usize),
 }
 
-/// Parses hex bytes. Spaces, tabs, colons and dashes separate groups; each group has an even
-/// number of digits.
+/// Parses hex bytes, upper or lower case. Spaces, tabs, colons and dashes separate groups;
+/// each group has an even number of digits.
 pub fn parse(text: &str) -> Result<Vec<u8>, HexError> {
     let mut bytes = Vec::with_capacity(text.len() / 2);
     let mut high: Option<u8> = None;
@@ -29,10 +30,13 @@ pub fn parse(text: &str) -> Result<Vec<u8>, HexError> {
             }
             continue;
         }
-        let digit = character.to_digit(16).ok_or(HexError::BadDigit {
-            character,
-            position,
-        })? as u8;
+        let digit = character
+            .to_digit(16)
+            .and_then(|digit| u8::try_from(digit).ok())
+            .ok_or(HexError::BadDigit {
+                character,
+                position,
+            })?;
         match high.take() {
             Some(h) => bytes.push(h << 4 | digit),
             None => high = Some(digit),
@@ -44,14 +48,33 @@ pub fn parse(text: &str) -> Result<Vec<u8>, HexError> {
     Ok(bytes)
 }
 
-/// Formats bytes as upper-case hex pairs separated by single spaces.
+/// Upper-case hex pairs separated by single spaces: `3B B8 13`.
 pub fn format(bytes: &[u8]) -> String {
+    write(bytes, UPPER, Some(' '))
+}
+
+/// Upper-case hex without separators: `3BB813`.
+pub fn upper(bytes: &[u8]) -> String {
+    write(bytes, UPPER, None)
+}
+
+/// Lower-case hex without separators: `3bb813`.
+pub fn lower(bytes: &[u8]) -> String {
+    write(bytes, LOWER, None)
+}
+
+const UPPER: &[u8; 16] = b"0123456789ABCDEF";
+const LOWER: &[u8; 16] = b"0123456789abcdef";
+
+fn write(bytes: &[u8], digits: &[u8; 16], separator: Option<char>) -> String {
     let mut text = String::with_capacity(bytes.len() * 3);
-    for (i, byte) in bytes.iter().enumerate() {
-        if i > 0 {
-            text.push(' ');
+    for (i, &byte) in bytes.iter().enumerate() {
+        if let Some(separator) = separator.filter(|_| i > 0) {
+            text.push(separator);
         }
-        text.push_str(&std::format!("{byte:02X}"));
+        for nibble in [byte >> 4, byte & 0x0F] {
+            text.push(char::from(digits[usize::from(nibble)]));
+        }
     }
     text
 }
@@ -85,6 +108,11 @@ mod tests {
     fn formats_round_trip() {
         let bytes = [0x00, 0x0A, 0xFF];
         assert_eq!(format(&bytes), "00 0A FF");
-        assert_eq!(parse(&format(&bytes)), Ok(bytes.to_vec()));
+        assert_eq!(upper(&bytes), "000AFF");
+        assert_eq!(lower(&bytes), "000aff");
+        assert_eq!(format(&[]), "");
+        for text in [format(&bytes), upper(&bytes), lower(&bytes)] {
+            assert_eq!(parse(&text), Ok(bytes.to_vec()));
+        }
     }
 }
