@@ -52,8 +52,11 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // Listening before the address is printed: whoever reads it may press Ctrl-C at once, and
+    // a signal that comes before the handler is installed kills the server uncleanly.
+    let stop = Stop::listen();
     print_guidance(&server);
-    stopped().await;
+    stop.wait().await;
     tracing::info!("stopping");
     match server.stop().await {
         Ok(()) => ExitCode::SUCCESS,
@@ -90,23 +93,44 @@ fn print_guidance(server: &DemoServer) {
     println!("  Ctrl-C stops it; the cards' states are kept in the data directory.");
 }
 
-/// Ctrl-C, or a service manager's SIGTERM.
-async fn stopped() {
+/// Ctrl-C, or a service manager's SIGTERM, listened for from the moment it is made.
+struct Stop {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut terminate) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = terminate.recv() => {}
+    signals: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl Stop {
+    fn listen() -> Stop {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            let signals = match (
+                signal(SignalKind::interrupt()),
+                signal(SignalKind::terminate()),
+            ) {
+                (Ok(interrupt), Ok(terminate)) => Some((interrupt, terminate)),
+                (Err(error), _) | (_, Err(error)) => {
+                    tracing::warn!(%error, "signals cannot be caught; Ctrl-C still stops");
+                    None
                 }
-                return;
-            }
-            Err(error) => tracing::warn!(%error, "SIGTERM cannot be caught; Ctrl-C still stops"),
+            };
+            Stop { signals }
         }
+        #[cfg(not(unix))]
+        Stop {}
     }
-    if let Err(error) = tokio::signal::ctrl_c().await {
-        tracing::error!(%error, "cannot wait for Ctrl-C; stopping");
+
+    async fn wait(self) {
+        #[cfg(unix)]
+        if let Some((mut interrupt, mut terminate)) = self.signals {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
+            }
+            return;
+        }
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot wait for Ctrl-C; stopping");
+        }
     }
 }
