@@ -84,17 +84,21 @@ mod tests {
         let total = u16::try_from(bytes.len()).unwrap().to_le_bytes();
         bytes[2..4].copy_from_slice(&total);
         let configuration = parse_configuration(&bytes).unwrap();
-        assert_eq!(configuration.configuration_value, 1);
-        let settings: Vec<_> = configuration
+        // Interface 0's second setting comes after interface 1 and still goes under 0.
+        let grouped: Vec<(u8, Vec<u8>)> = configuration
             .interfaces
             .iter()
-            .flat_map(|i| {
-                i.alternates
-                    .iter()
-                    .map(|a| (i.interface_number, a.alternate_setting, a.interface_class))
+            .map(|i| {
+                let settings = i.alternates.iter().map(|a| a.alternate_setting).collect();
+                (i.interface_number, settings)
             })
             .collect();
-        assert_eq!(settings, [(0, 0, 0x0B), (0, 1, 0x0B), (1, 0, 0x03)]);
+        assert_eq!(grouped, [(0, vec![0, 1]), (1, vec![0])]);
+        assert_eq!(configuration.configuration_value, 1);
+        assert_eq!(
+            configuration.interfaces[1].alternates[0].interface_class,
+            0x03
+        );
         let alternate = &configuration.interfaces[0].alternates[0];
         let endpoints: Vec<_> = alternate
             .endpoints
