@@ -352,32 +352,88 @@ fn descriptor_type(descriptor: RawDescriptor<'_>) -> u8 {
     descriptor.get(1).copied().unwrap_or(0)
 }
 
-/// An endpoint descriptor's useful fields.
-#[derive(Clone, Copy)]
-struct RawEndpoint {
-    address: u8,
-    attributes: u8,
-    max_packet_size: u16,
+/// How an endpoint moves data (`bmAttributes` bits 0..1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransferType {
+    /// 0: control.
+    Control,
+    /// 1: isochronous.
+    Isochronous,
+    /// 2: bulk.
+    Bulk,
+    /// 3: interrupt.
+    Interrupt,
 }
 
-/// An interface descriptor (one alternate setting) and what follows it up to the next one.
-struct RawInterface<'a> {
-    offset: usize,
-    number: u8,
-    alternate_setting: u8,
-    class: u8,
-    subclass: u8,
-    protocol: u8,
-    endpoints: Vec<RawEndpoint>,
+/// An endpoint descriptor (USB 2.0 §9.6.6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EndpointDescriptor {
+    /// bEndpointAddress: the number in bits 0..3, bit 7 set for IN.
+    pub address: u8,
+    /// bmAttributes: the transfer type in bits 0..1.
+    pub attributes: u8,
+    /// wMaxPacketSize in bytes, without bits 11..12 (extra transactions per microframe).
+    pub max_packet_size: u16,
+}
+
+impl EndpointDescriptor {
+    /// The endpoint number (bits 0..3 of the address).
+    pub fn number(&self) -> u8 {
+        self.address & 0x0F
+    }
+
+    /// Whether data flows from the device to the host.
+    pub fn is_in(&self) -> bool {
+        self.address & 0x80 != 0
+    }
+
+    /// The transfer type.
+    pub fn transfer_type(&self) -> TransferType {
+        match self.attributes & 0x03 {
+            0 => TransferType::Control,
+            1 => TransferType::Isochronous,
+            2 => TransferType::Bulk,
+            _ => TransferType::Interrupt,
+        }
+    }
+}
+
+/// One interface setting: an interface descriptor (USB 2.0 §9.6.5) and what follows it up to
+/// the next one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InterfaceSetting<'a> {
+    /// Byte offset of the interface descriptor in the configuration descriptor.
+    pub offset: usize,
+    /// bInterfaceNumber.
+    pub interface_number: u8,
+    /// bAlternateSetting.
+    pub alternate_setting: u8,
+    /// bInterfaceClass.
+    pub interface_class: u8,
+    /// bInterfaceSubClass.
+    pub interface_subclass: u8,
+    /// bInterfaceProtocol.
+    pub interface_protocol: u8,
+    /// Its endpoints, in descriptor order.
+    pub endpoints: Vec<EndpointDescriptor>,
     /// Class or vendor descriptors between the interface descriptor and its first endpoint
-    /// (what libusb calls the interface's `extra`).
-    extra_before_endpoints: Vec<RawDescriptor<'a>>,
+    /// (what libusb calls the interface's `extra`), each whole.
+    pub extra_before_endpoints: Vec<&'a [u8]>,
     /// Class or vendor descriptors after the last endpoint. Some early readers put their CCID
     /// descriptor there.
-    extra_after_endpoints: Vec<RawDescriptor<'a>>,
+    pub extra_after_endpoints: Vec<&'a [u8]>,
 }
 
-impl<'a> RawInterface<'a> {
+/// A configuration descriptor split into its interface settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigurationLayout<'a> {
+    /// bConfigurationValue.
+    pub configuration_value: u8,
+    /// Every interface setting, of any class, in descriptor order.
+    pub interfaces: Vec<InterfaceSetting<'a>>,
+}
+
+impl<'a> InterfaceSetting<'a> {
     fn extras(&self) -> impl Iterator<Item = RawDescriptor<'a>> + '_ {
         self.extra_before_endpoints
             .iter()
@@ -406,23 +462,32 @@ impl<'a> RawInterface<'a> {
         }
     }
 
-    /// First endpoint matching a transfer type (bmAttributes & 3) and direction (bit 7).
-    fn endpoint(&self, transfer_type: u8, direction_in: bool) -> Option<RawEndpoint> {
+    /// First endpoint of a transfer type and direction.
+    fn first_endpoint(
+        &self,
+        transfer_type: TransferType,
+        direction_in: bool,
+    ) -> Option<EndpointDescriptor> {
         self.endpoints
             .iter()
-            .find(|e| {
-                e.attributes & 0x03 == transfer_type && (e.address & 0x80 != 0) == direction_in
-            })
+            .find(|e| e.transfer_type() == transfer_type && e.is_in() == direction_in)
             .copied()
     }
 }
 
-/// Splits a configuration descriptor into its interfaces. Errors on any descriptor whose
-/// length does not fit.
-fn walk_configuration(configuration: &[u8]) -> Result<Vec<RawInterface<'_>>, DescriptorError> {
+/// Splits a configuration descriptor (all `wTotalLength` bytes; bytes past it are ignored)
+/// into its interface settings, whatever their class.
+///
+/// Errors: [`DescriptorError::Malformed`] if the bytes do not start with a configuration
+/// descriptor, or any descriptor's length does not fit (bLength below 2 or past
+/// `wTotalLength`, an interface descriptor shorter than 9 bytes, an endpoint descriptor
+/// shorter than 7). Endpoints and class descriptors before the first interface belong to none
+/// and are skipped.
+pub fn walk_configuration(bytes: &[u8]) -> Result<ConfigurationLayout<'_>, DescriptorError> {
     let malformed =
         |offset: usize, reason: &'static str| DescriptorError::Malformed { offset, reason };
-    let &[header_length, header_type, total_low, total_high, _, _, _, _, _, ..] = configuration
+    let &[header_length, header_type, total_low, total_high, _, configuration_value, _, _, _, ..] =
+        bytes
     else {
         return Err(malformed(0, "shorter than a configuration descriptor"));
     };
@@ -439,11 +504,11 @@ fn walk_configuration(configuration: &[u8]) -> Result<Vec<RawInterface<'_>>, Des
     }
     // Bytes past wTotalLength are not part of the configuration (a padded buffer); fewer bytes
     // than wTotalLength mean it was cut short.
-    let configuration = configuration
+    let configuration = bytes
         .get(..total)
         .ok_or(malformed(2, "wTotalLength runs past the end of the bytes"))?;
 
-    let mut interfaces: Vec<RawInterface<'_>> = Vec::new();
+    let mut interfaces: Vec<InterfaceSetting<'_>> = Vec::new();
     let mut offset = header_length;
     while let Some(&length) = configuration.get(offset) {
         let length = usize::from(length);
@@ -462,13 +527,13 @@ fn walk_configuration(configuration: &[u8]) -> Result<Vec<RawInterface<'_>>, Des
                         "interface descriptor shorter than 9 bytes",
                     ));
                 }
-                interfaces.push(RawInterface {
+                interfaces.push(InterfaceSetting {
                     offset,
-                    number: byte(2),
+                    interface_number: byte(2),
                     alternate_setting: byte(3),
-                    class: byte(5),
-                    subclass: byte(6),
-                    protocol: byte(7),
+                    interface_class: byte(5),
+                    interface_subclass: byte(6),
+                    interface_protocol: byte(7),
                     endpoints: Vec::new(),
                     extra_before_endpoints: Vec::new(),
                     extra_after_endpoints: Vec::new(),
@@ -482,7 +547,7 @@ fn walk_configuration(configuration: &[u8]) -> Result<Vec<RawInterface<'_>>, Des
                     ));
                 }
                 if let Some(interface) = interfaces.last_mut() {
-                    interface.endpoints.push(RawEndpoint {
+                    interface.endpoints.push(EndpointDescriptor {
                         address: byte(2),
                         attributes: byte(3),
                         // Bits 11-12 count extra transactions per microframe, not bytes.
@@ -509,7 +574,10 @@ fn walk_configuration(configuration: &[u8]) -> Result<Vec<RawInterface<'_>>, Des
         }
         offset += length;
     }
-    Ok(interfaces)
+    Ok(ConfigurationLayout {
+        configuration_value,
+        interfaces,
+    })
 }
 
 /// Finds every CCID interface in a raw configuration descriptor (as GET_DESCRIPTOR returns it,
@@ -534,14 +602,14 @@ pub fn find_ccid_interfaces(
     let mut found = Vec::new();
     let mut first_problem: Option<DescriptorError> = None;
 
-    for raw in walk_configuration(configuration)? {
-        let recognised = recognise(&raw, quirk);
+    for setting in walk_configuration(configuration)?.interfaces {
+        let recognised = recognise(&setting, quirk);
         let (kind, descriptor) = match recognised {
             Recognised::NotCcid => continue,
             Recognised::Bad(error) => {
                 tracing::debug!(
-                    interface = raw.number,
-                    offset = raw.offset,
+                    interface = setting.interface_number,
+                    offset = setting.offset,
                     %error,
                     "unusable CCID interface"
                 );
@@ -550,30 +618,32 @@ pub fn find_ccid_interfaces(
             }
             Recognised::Ccid(kind, descriptor) => (kind, descriptor),
         };
-        let bulk_in = raw.endpoint(0x02, true);
-        let bulk_out = raw.endpoint(0x02, false);
+        let bulk_in = setting.first_endpoint(TransferType::Bulk, true);
+        let bulk_out = setting.first_endpoint(TransferType::Bulk, false);
         let (Some(bulk_in), Some(bulk_out)) = (bulk_in, bulk_out) else {
             let direction = if bulk_in.is_none() { "IN" } else { "OUT" };
             tracing::debug!(
-                interface = raw.number,
+                interface = setting.interface_number,
                 direction,
                 "CCID interface without bulk pair"
             );
             first_problem.get_or_insert(DescriptorError::MissingEndpoint {
-                interface: raw.number,
+                interface: setting.interface_number,
                 direction,
             });
             continue;
         };
         found.push(CcidInterface {
-            interface_number: raw.number,
-            alternate_setting: raw.alternate_setting,
-            interface_class: raw.class,
-            interface_subclass: raw.subclass,
-            interface_protocol: raw.protocol,
+            interface_number: setting.interface_number,
+            alternate_setting: setting.alternate_setting,
+            interface_class: setting.interface_class,
+            interface_subclass: setting.interface_subclass,
+            interface_protocol: setting.interface_protocol,
             bulk_in: bulk_in.address,
             bulk_out: bulk_out.address,
-            interrupt_in: raw.endpoint(0x03, true).map(|e| e.address),
+            interrupt_in: setting
+                .first_endpoint(TransferType::Interrupt, true)
+                .map(|e| e.address),
             bulk_in_packet_size: bulk_in.max_packet_size,
             bulk_out_packet_size: bulk_out.max_packet_size,
             kind,
@@ -596,29 +666,29 @@ enum Recognised {
     Ccid(InterfaceKind, CcidClassDescriptor),
 }
 
-fn recognise(raw: &RawInterface<'_>, quirk: Option<&'static ReaderQuirk>) -> Recognised {
+fn recognise(setting: &InterfaceSetting<'_>, quirk: Option<&'static ReaderQuirk>) -> Recognised {
     // A quirk row claims the interface class it names; its descriptor fills in a missing one.
-    if let Some(row) = quirk.filter(|row| row.interface_class == Some(raw.class)) {
-        let own = raw
+    if let Some(row) = quirk.filter(|row| row.interface_class == Some(setting.interface_class)) {
+        let own = setting
             .smart_card_descriptor()
             .and_then(|d| CcidClassDescriptor::parse(d).ok());
         if let Some(descriptor) = own.or_else(|| row.class_descriptor.clone()) {
             return Recognised::Ccid(InterfaceKind::Quirk, descriptor);
         }
     }
-    match raw.class {
-        SMART_CARD_CLASS => match raw.smart_card_descriptor() {
+    match setting.interface_class {
+        SMART_CARD_CLASS => match setting.smart_card_descriptor() {
             Some(d) => match CcidClassDescriptor::parse(d) {
                 Ok(descriptor) => Recognised::Ccid(InterfaceKind::SmartCardClass, descriptor),
                 Err(error) => Recognised::Bad(error),
             },
             // Name whatever stands where the descriptor should be, or nothing at all.
             None => Recognised::Bad(DescriptorError::BadClassDescriptor {
-                length: raw.extras().next().map_or(0, <[u8]>::len),
-                descriptor_type: raw.extras().next().map_or(0, descriptor_type),
+                length: setting.extras().next().map_or(0, <[u8]>::len),
+                descriptor_type: setting.extras().next().map_or(0, descriptor_type),
             }),
         },
-        VENDOR_SPECIFIC_CLASS => match raw.vendor_descriptor() {
+        VENDOR_SPECIFIC_CLASS => match setting.vendor_descriptor() {
             Some(bytes) => Recognised::Ccid(
                 InterfaceKind::VendorClass,
                 CcidClassDescriptor::from_fields(bytes),
@@ -960,5 +1030,87 @@ mod tests {
             find_ccid_interfaces(&DEVICE, &empty),
             Err(DescriptorError::NoCcidInterface)
         );
+    }
+
+    #[test]
+    fn the_walk_keeps_every_setting_and_endpoint_in_order() {
+        let hid_descriptor = vec![9, 0x21, 0x11, 0x01, 0, 1, 0x22, 0x40, 0];
+        let c = configuration(&[
+            // An endpoint before any interface belongs to none.
+            endpoint(0x8F, 3, 8),
+            interface(0, 0x03, 1),
+            hid_descriptor.clone(),
+            endpoint(0x84, 3, 8),
+            interface(1, 0x0B, 0),
+            sample().to_bytes().to_vec(),
+            endpoint(0x02, 2, 64),
+            // Bits 11-12 of wMaxPacketSize are not bytes.
+            endpoint(0x81, 2, 0x1800 | 512),
+            endpoint(0x83, 3, 16),
+            vec![9, 4, 1, 1, 0, 0x0B, 0, 0, 0],
+        ]);
+        let layout = walk_configuration(&c).unwrap();
+        assert_eq!(layout.configuration_value, 1);
+        let settings: Vec<_> = layout
+            .interfaces
+            .iter()
+            .map(|s| {
+                (
+                    s.interface_number,
+                    s.alternate_setting,
+                    s.interface_class,
+                    s.interface_protocol,
+                )
+            })
+            .collect();
+        assert_eq!(
+            settings,
+            [(0, 0, 0x03, 1), (1, 0, 0x0B, 0), (1, 1, 0x0B, 0)]
+        );
+        let hid = &layout.interfaces[0];
+        assert_eq!(hid.offset, 16);
+        assert_eq!(hid.extra_before_endpoints, [hid_descriptor.as_slice()]);
+        assert!(hid.extra_after_endpoints.is_empty());
+        let reader = &layout.interfaces[1];
+        assert_eq!(
+            reader.extra_before_endpoints,
+            [sample().to_bytes().as_slice()]
+        );
+        let endpoints: Vec<_> = reader
+            .endpoints
+            .iter()
+            .map(|e| (e.number(), e.is_in(), e.transfer_type(), e.max_packet_size))
+            .collect();
+        assert_eq!(
+            endpoints,
+            [
+                (2, false, TransferType::Bulk, 64),
+                (1, true, TransferType::Bulk, 512),
+                (3, true, TransferType::Interrupt, 16),
+            ]
+        );
+        assert!(layout.interfaces[2].endpoints.is_empty());
+    }
+
+    #[test]
+    fn the_walk_refuses_what_is_not_a_configuration() {
+        let malformed = |c: &[u8]| {
+            matches!(
+                walk_configuration(c),
+                Err(DescriptorError::Malformed { .. })
+            )
+        };
+        assert!(malformed(&[]));
+        assert!(malformed(&[0x09, 0x02, 0, 0]));
+        assert!(malformed(&[0x00, 0x02]));
+        assert!(malformed(&interface(0, 0x0B, 0)));
+        // wTotalLength 0 cannot hold the configuration descriptor itself.
+        assert!(malformed(&[
+            9, 2, 0, 0, 1, 1, 0, 0x80, 50, 7, 5, 2, 2, 64, 0, 0
+        ]));
+        let short_interface = configuration(&[vec![8, 4, 0, 0, 3, 0x0B, 0, 0]]);
+        assert!(malformed(&short_interface));
+        let short_endpoint = configuration(&[interface(0, 0x0B, 0), vec![6, 5, 0x81, 2, 64, 0]]);
+        assert!(malformed(&short_endpoint));
     }
 }

@@ -1,104 +1,67 @@
-//! The standard parts of a configuration descriptor (USB 2.0 §9.6.3–9.6.6), read into the shape
-//! WebUSB gives a page: configuration → interfaces → alternate settings → endpoints.
+//! A configuration descriptor in the shape WebUSB gives a page: configuration → interfaces →
+//! alternate settings → endpoints. The driver's walk reads the bytes; this only regroups them.
+
+use ccid::descriptor::{
+    walk_configuration, DescriptorError, EndpointDescriptor, InterfaceSetting, TransferType,
+};
 
 use super::protocol::{
     AlternateDescription, ConfigurationDescription, Direction, EndpointDescription, EndpointType,
     InterfaceDescription,
 };
 
-const CONFIGURATION: u8 = 0x02;
-const INTERFACE: u8 = 0x04;
-const ENDPOINT: u8 = 0x05;
-
-/// Why a configuration descriptor could not be read.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum UsbDescriptorError {
-    /// A descriptor's `bLength` is too short for its type or runs past the end.
-    #[error("descriptor at offset {0} is cut short")]
-    Truncated(usize),
-    /// The bytes do not start with a configuration descriptor.
-    #[error("the bytes do not start with a configuration descriptor")]
-    NotAConfiguration,
-    /// An endpoint descriptor comes before any interface descriptor.
-    #[error("an endpoint descriptor at offset {0} belongs to no interface")]
-    StrayEndpoint(usize),
+/// Reads a whole configuration descriptor (with its interface, endpoint and class descriptors).
+pub fn parse_configuration(bytes: &[u8]) -> Result<ConfigurationDescription, DescriptorError> {
+    let layout = walk_configuration(bytes)?;
+    let mut interfaces: Vec<InterfaceDescription> = Vec::new();
+    // WebUSB lists each interface once, its alternate settings under it in descriptor order.
+    for setting in &layout.interfaces {
+        let alternate = alternate_description(setting);
+        match interfaces
+            .iter_mut()
+            .find(|i| i.interface_number == setting.interface_number)
+        {
+            Some(interface) => interface.alternates.push(alternate),
+            None => interfaces.push(InterfaceDescription {
+                interface_number: setting.interface_number,
+                alternates: vec![alternate],
+            }),
+        }
+    }
+    Ok(ConfigurationDescription {
+        configuration_value: layout.configuration_value,
+        configuration_name: None,
+        interfaces,
+    })
 }
 
-/// Reads a whole configuration descriptor (with its interface, endpoint and class descriptors).
-pub fn parse_configuration(bytes: &[u8]) -> Result<ConfigurationDescription, UsbDescriptorError> {
-    let mut configuration: Option<ConfigurationDescription> = None;
-    let mut offset = 0;
-    while offset < bytes.len() {
-        let length = usize::from(bytes[offset]);
-        let Some(descriptor) = bytes.get(offset..offset + length).filter(|d| d.len() >= 2) else {
-            return Err(UsbDescriptorError::Truncated(offset));
-        };
-        let field = |index: usize| {
-            descriptor
-                .get(index)
-                .copied()
-                .ok_or(UsbDescriptorError::Truncated(offset))
-        };
-        match (descriptor[1], &mut configuration) {
-            (CONFIGURATION, None) => {
-                configuration = Some(ConfigurationDescription {
-                    configuration_value: field(5)?,
-                    configuration_name: None,
-                    interfaces: Vec::new(),
-                });
-            }
-            (_, None) => return Err(UsbDescriptorError::NotAConfiguration),
-            (INTERFACE, Some(configuration)) => {
-                let number = field(2)?;
-                let alternate = AlternateDescription {
-                    alternate_setting: field(3)?,
-                    interface_class: field(5)?,
-                    interface_subclass: field(6)?,
-                    interface_protocol: field(7)?,
-                    interface_name: None,
-                    endpoints: Vec::new(),
-                };
-                let interfaces = &mut configuration.interfaces;
-                match interfaces.iter_mut().find(|i| i.interface_number == number) {
-                    Some(interface) => interface.alternates.push(alternate),
-                    None => interfaces.push(InterfaceDescription {
-                        interface_number: number,
-                        alternates: vec![alternate],
-                    }),
-                }
-            }
-            (ENDPOINT, Some(configuration)) => {
-                let address = field(2)?;
-                let attributes = field(3)?;
-                let packet_size = u16::from_le_bytes([field(4)?, field(5)?]) & 0x07FF;
-                let endpoint = EndpointDescription {
-                    endpoint_number: address & 0x0F,
-                    direction: if address & 0x80 != 0 {
-                        Direction::In
-                    } else {
-                        Direction::Out
-                    },
-                    endpoint_type: match attributes & 0x03 {
-                        1 => EndpointType::Isochronous,
-                        2 => EndpointType::Bulk,
-                        _ => EndpointType::Interrupt,
-                    },
-                    packet_size,
-                };
-                // Endpoints follow the interface descriptor they belong to.
-                let alternate = configuration
-                    .interfaces
-                    .last_mut()
-                    .and_then(|interface| interface.alternates.last_mut())
-                    .ok_or(UsbDescriptorError::StrayEndpoint(offset))?;
-                alternate.endpoints.push(endpoint);
-            }
-            // Class descriptors (the CCID one among them) are the driver's business.
-            _ => {}
-        }
-        offset += length;
+fn alternate_description(setting: &InterfaceSetting<'_>) -> AlternateDescription {
+    AlternateDescription {
+        alternate_setting: setting.alternate_setting,
+        interface_class: setting.interface_class,
+        interface_subclass: setting.interface_subclass,
+        interface_protocol: setting.interface_protocol,
+        interface_name: None,
+        endpoints: setting.endpoints.iter().map(endpoint_description).collect(),
     }
-    configuration.ok_or(UsbDescriptorError::NotAConfiguration)
+}
+
+fn endpoint_description(endpoint: &EndpointDescriptor) -> EndpointDescription {
+    EndpointDescription {
+        endpoint_number: endpoint.number(),
+        direction: if endpoint.is_in() {
+            Direction::In
+        } else {
+            Direction::Out
+        },
+        endpoint_type: match endpoint.transfer_type() {
+            TransferType::Isochronous => EndpointType::Isochronous,
+            TransferType::Bulk => EndpointType::Bulk,
+            // WebUSB has no control type for endpoints; such a descriptor is out of spec.
+            TransferType::Interrupt | TransferType::Control => EndpointType::Interrupt,
+        },
+        packet_size: endpoint.max_packet_size,
+    }
 }
 
 #[cfg(test)]
@@ -115,10 +78,28 @@ mod tests {
         bytes.extend_from_slice(&[0x07, 0x05, 0x02, 0x02, 64, 0, 0]);
         bytes.extend_from_slice(&[0x07, 0x05, 0x82, 0x02, 64, 0, 0]);
         bytes.extend_from_slice(&[0x07, 0x05, 0x83, 0x03, 8, 0, 0x10]);
+        bytes.extend_from_slice(&[0x09, 0x04, 1, 0, 1, 0x03, 0, 0, 0]);
+        bytes.extend_from_slice(&[0x07, 0x05, 0x84, 0x03, 8, 0, 0x10]);
+        bytes.extend_from_slice(&[0x09, 0x04, 0, 1, 0, 0x0B, 0, 0, 0]);
+        let total = u16::try_from(bytes.len()).unwrap().to_le_bytes();
+        bytes[2..4].copy_from_slice(&total);
         let configuration = parse_configuration(&bytes).unwrap();
+        // Interface 0's second setting comes after interface 1 and still goes under 0.
+        let grouped: Vec<(u8, Vec<u8>)> = configuration
+            .interfaces
+            .iter()
+            .map(|i| {
+                let settings = i.alternates.iter().map(|a| a.alternate_setting).collect();
+                (i.interface_number, settings)
+            })
+            .collect();
+        assert_eq!(grouped, [(0, vec![0, 1]), (1, vec![0])]);
         assert_eq!(configuration.configuration_value, 1);
+        assert_eq!(
+            configuration.interfaces[1].alternates[0].interface_class,
+            0x03
+        );
         let alternate = &configuration.interfaces[0].alternates[0];
-        assert_eq!(alternate.interface_class, 0x0B);
         let endpoints: Vec<_> = alternate
             .endpoints
             .iter()
@@ -142,14 +123,10 @@ mod tests {
     }
 
     #[test]
-    fn damaged_descriptors_are_errors() {
-        assert!(parse_configuration(&[0x09, 0x02, 0, 0]).is_err());
-        assert!(parse_configuration(&[0x00, 0x02]).is_err());
-        assert!(parse_configuration(&[0x09, 0x04, 0, 0, 3, 0x0B, 0, 0, 0]).is_err());
-        assert!(
-            parse_configuration(&[0x09, 0x02, 0, 0, 1, 1, 0, 0x80, 50, 7, 5, 2, 2, 64, 0, 0])
-                .is_err()
-        );
-        assert!(parse_configuration(&[]).is_err());
+    fn damaged_descriptors_are_the_drivers_errors() {
+        assert!(matches!(
+            parse_configuration(&[0x09, 0x02, 0, 0]),
+            Err(DescriptorError::Malformed { .. })
+        ));
     }
 }
