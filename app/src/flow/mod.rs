@@ -29,8 +29,9 @@ use std::time::Duration;
 use card::{Pin, PinState, VerifyOutcome};
 use ccid::{Reader, TransportError, UsbTransport};
 use renewal::api::{
-    ApiError, ChallengeOffer, CompleteRequest, ErrorCode, ReceiptRequest, RenewRequest,
-    RenewResponse, RenewalOnRecord, ResumeRequest, ResumeResponse, VerdictRequest, API_VERSION,
+    ApiError, ChallengeOffer, CompleteRequest, ErrorCode, HolderProof, ReceiptRequest,
+    RenewRequest, RenewResponse, RenewalOnRecord, ResumeRequest, ResumeResponse, VerdictRequest,
+    API_VERSION,
 };
 use renewal::certificate::CertificateSerial;
 use renewal::rules::{classify_term, Term};
@@ -706,14 +707,17 @@ impl<C: CardPort, A: AuthorityPort> RenewalFlow<C, A> {
                 }
             };
             self.renewing(RenewingStep::Issue);
+            let proof = HolderProof {
+                national_id: national_id.as_str().to_owned(),
+                birthday: birthday.normalized(),
+                card_signature: card_signature.into(),
+            };
             let answer = match ask {
                 Ask::Renew => self
                     .authority
                     .renew(&RenewRequest {
                         challenge_id: challenge.challenge_id.clone(),
-                        national_id: national_id.as_str().to_owned(),
-                        birthday: birthday.normalized(),
-                        card_signature: card_signature.into(),
+                        proof: proof.clone(),
                         signature_certificate_serial: loaded.signature.serial().clone(),
                         encryption_certificate_serial: match &loaded.encryption {
                             Some(encryption) => encryption.serial().clone(),
@@ -734,9 +738,7 @@ impl<C: CardPort, A: AuthorityPort> RenewalFlow<C, A> {
                         certificate_serials: loaded.serials_on_card(),
                         challenge_id: challenge.challenge_id.clone(),
                         signature_certificate_serial: loaded.signature.serial().clone(),
-                        national_id: national_id.as_str().to_owned(),
-                        birthday: birthday.normalized(),
-                        card_signature: card_signature.into(),
+                        proof,
                     })
                     .await
                     .map(Answer::Resumed),

@@ -262,7 +262,7 @@ impl AuthorityPort for AuthorityDouble {
 
     async fn renew(&mut self, request: &RenewRequest) -> Result<RenewResponse, AuthorityError> {
         self.call("renew")?;
-        let (national_id, birthday) = request.identity().map_err(AuthorityError::Refused)?;
+        let (national_id, birthday) = request.proof.identity().map_err(AuthorityError::Refused)?;
         let mut state = self.0.borrow_mut();
         // Idempotent: the same challenge asked again gets the same certificates.
         if let Some(done) = state
@@ -286,7 +286,7 @@ impl AuthorityPort for AuthorityDouble {
             &challenge,
             state.signature.serial(),
             (&national_id, birthday),
-            &request.card_signature.0,
+            &request.proof.card_signature.0,
         )?;
         let verdict = Self::verdict_now(&state);
         if let Some(refusal) = ApiError::from_verdict(&verdict) {
@@ -360,7 +360,7 @@ impl AuthorityPort for AuthorityDouble {
 
     async fn resume(&mut self, request: &ResumeRequest) -> Result<ResumeResponse, AuthorityError> {
         self.call("resume")?;
-        let (national_id, birthday) = request.identity().map_err(AuthorityError::Refused)?;
+        let (national_id, birthday) = request.proof.identity().map_err(AuthorityError::Refused)?;
         let mut state = self.0.borrow_mut();
         let challenge = Self::usable_challenge(&state, &request.challenge_id)?;
         if request.card_number != state.card_number {
@@ -371,7 +371,7 @@ impl AuthorityPort for AuthorityDouble {
             &challenge,
             &request.signature_certificate_serial,
             (&national_id, birthday),
-            &request.card_signature.0,
+            &request.proof.card_signature.0,
         )?;
         state.used_challenges.push(request.challenge_id.clone());
         Ok(match state.renewals.last() {
