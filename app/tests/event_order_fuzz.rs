@@ -20,7 +20,7 @@ use app::flow::{
     BrowserEnvironment, CcidCard, ChooseError, Deployment, FlowState, IdentityPurpose, NextAction,
     PinStatus, ReaderChooser, RenewalFlow,
 };
-use authority::demo::{DemoCase, DemoHolder};
+use authority_tools::demo::{DemoCase, DemoHolder};
 use card::files::Slot;
 use card::virtual_card::SharedVirtualCard;
 use card::Pin;

@@ -16,7 +16,7 @@ use app::flow::{
     PinStatus, ReaderProblem, RenewalFlow, RenewingStep, UnsupportedReason, UserSlot,
 };
 use app::i18n::{Key, Language};
-use authority::demo::{DemoCase, DemoHolder};
+use authority_tools::demo::{DemoCase, DemoHolder};
 use card::files::Slot;
 use card::virtual_card::SharedVirtualCard;
 use card::Pin;

@@ -52,7 +52,7 @@ pub enum AuthorityError {
     /// The configuration is unusable.
     #[error("configuration: {0}")]
     Config(String),
-    /// Networking (binding the listener, a bench client).
+    /// Networking (binding the listener).
     #[error("network: {0}")]
     Network(String),
 }

@@ -2,8 +2,9 @@
 //! hash (HMAC-SHA256 with a secret in the data directory), so a copy of the database alone
 //! does not give the numbers away, while a typed number can still be matched.
 //!
-//! The key is made on first start (or by `init-demo`) as `identity-key` (32 random bytes,
-//! mode 0600). Losing it makes every holder record unmatchable: back it up with the database.
+//! The key is made on first start (or by `authority-tools init-demo`) as `identity-key` (32
+//! random bytes, mode 0600). Losing it makes every holder record unmatchable: back it up with
+//! the database.
 
 use std::path::Path;
 
@@ -89,10 +90,10 @@ impl IdentityKey {
         national_id: &NationalId,
         birthday: Birthday,
         recorded_hash: &[u8],
-        recorded_birthday: &str,
+        recorded_birthday: Birthday,
     ) -> bool {
         let id_matches = constant_time_equal(&self.national_id_hash(national_id), recorded_hash);
-        let birthday_matches = birthday.normalized() == recorded_birthday;
+        let birthday_matches = birthday == recorded_birthday;
         id_matches & birthday_matches
     }
 }

@@ -14,8 +14,9 @@
 //! - [`identity`]: ID numbers kept only as a keyed hash;
 //! - [`audit`], [`clock`], [`config`], [`files`], [`server`]: the audit log, the injected clock,
 //!   settings, the data directory, running it;
-//! - [`demo`]: the demo holders and cards (`authority init-demo`, `DEMO.md`);
-//! - [`mod@bench`]: `authority bench`.
+//!
+//! Demo holders and cards, and the load benchmark, are not the service's: they are the
+//! `authority-tools` crate's (`DEMO.md`).
 //!
 //! No PIN ever reaches this service: the PIN goes to the card only. Logs never carry a full ID
 //! number, a birthday or a signature.
@@ -36,11 +37,9 @@
 #![warn(missing_docs)]
 
 pub mod audit;
-pub mod bench;
 pub mod ca;
 pub mod clock;
 pub mod config;
-pub mod demo;
 pub mod error;
 pub mod files;
 pub mod identity;

@@ -1,13 +1,13 @@
-//! `authority`: the renewal authority service. `DEMO.md` shows each command.
+//! `authority`: the renewal authority service. Demo data and the load benchmark are
+//! `authority-tools`'; `DEMO.md` shows each command.
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
-use authority::bench::{self, BenchArgs};
-use authority::config::{DataArgs, ServeArgs};
-use authority::{demo, server, AuthorityError};
+use authority::config::ServeArgs;
+use authority::{server, AuthorityError};
 
 /// The renewal authority for citizen digital certificates (自然人憑證).
 #[derive(Debug, Parser)]
@@ -19,12 +19,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Create the CA, demo holders and one virtual card per case in a fresh data directory.
-    InitDemo(DataArgs),
     /// Serve the HTTP API (and optionally the built app).
     Serve(ServeArgs),
-    /// Measure renewals per second over HTTP against raw RSA signatures per second.
-    Bench(BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -53,43 +49,6 @@ fn main() -> ExitCode {
 
 async fn run(command: Command) -> Result<(), AuthorityError> {
     match command {
-        Command::InitDemo(data) => {
-            let report = demo::init_demo(&data.data_dir, &data.database_url()).await?;
-            print_demo(&report);
-            Ok(())
-        }
         Command::Serve(args) => server::serve(&args).await,
-        Command::Bench(args) => {
-            let report = bench::run(&args).await?;
-            println!("{report}");
-            Ok(())
-        }
-    }
-}
-
-fn print_demo(report: &demo::InitDemoReport) {
-    println!("data directory: {}", report.data_dir.display());
-    println!("database:       {}", report.database_url);
-    println!();
-    println!(
-        "{:<24} {:<8} {:<12} {:<12} {:<8} {:<18} validity (UTC)",
-        "case", "holder", "ID number", "birthday", "PIN", "card number"
-    );
-    for card in &report.cards {
-        println!(
-            "{:<24} {:<5} {:<12} {:<12} {:<8} {:<18} {} → {}",
-            card.case_name(),
-            card.holder.name,
-            card.holder.national_id,
-            card.holder.birthday,
-            card.holder.pin,
-            card.holder.card_number,
-            card.validity.not_before.date(),
-            card.validity.not_after.date(),
-        );
-    }
-    println!();
-    for file in &report.card_files {
-        println!("wrote {}", file.display());
     }
 }

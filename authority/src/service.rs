@@ -21,9 +21,9 @@
 use std::sync::Arc;
 
 use renewal::api::{
-    Base64Bytes, ChallengeId, ChallengeOffer, CompleteRequest, CompleteResponse, ReceiptRequest,
-    ReceiptResponse, RenewRequest, RenewResponse, RenewalOnRecord, ResumeRequest, ResumeResponse,
-    ServerInfoResponse, VerdictRequest, VerdictResponse, API_VERSION,
+    Base64Bytes, ChallengeId, ChallengeOffer, CompleteRequest, CompleteResponse, HolderProof,
+    ReceiptRequest, ReceiptResponse, RenewRequest, RenewResponse, RenewalOnRecord, ResumeRequest,
+    ResumeResponse, ServerInfoResponse, VerdictRequest, VerdictResponse, API_VERSION,
 };
 use renewal::proof::{proof_message, CHALLENGE_LENGTH};
 use renewal::rules::renewed_validity;
@@ -42,8 +42,8 @@ use crate::identity::IdentityKey;
 use crate::issuance::{self, CertificateRole};
 use crate::signer::verify_pkcs1_sha256;
 use crate::storage::{
-    CertificateRecord, ChallengeContext, ChallengeRecord, IssueOutcome, IssuedRenewal,
-    NewCertificate, NewRenewal, RenewalRow, Storage,
+    CertificateRecord, ChallengeContext, ChallengeRecord, ChallengeWrite, IssueOutcome,
+    IssuedRenewal, NewCertificate, NewRenewal, RenewalRow, Storage,
 };
 
 /// Limits and lifetimes.
@@ -100,11 +100,37 @@ impl From<sqlx::Error> for Refusal {
     }
 }
 
-/// An audit line being written for one request.
+/// The audit line of one request, written exactly once: by the storage write that makes the
+/// request's change, in the same transaction ([`Audit::write_in`],
+/// [`Audit::write_in_challenge_use`]), or else when the request ends ([`Authority::audited`]).
 struct Audit {
     entry: AuditEntry,
-    /// Already written in the transaction that made the change.
+    /// Set only by the two `write_in` methods.
     written: bool,
+}
+
+impl Audit {
+    /// Runs `write`, a storage write that records this line in its own transaction.
+    async fn write_in<T>(
+        &mut self,
+        write: impl AsyncFnOnce(&AuditEntry) -> Result<T, AuthorityError>,
+    ) -> Result<T, Refusal> {
+        let value = write(&self.entry).await?;
+        self.written = true;
+        Ok(value)
+    }
+
+    /// Runs `write`, a storage write that uses the request's challenge and records this line
+    /// in the same transaction. Another request having used the challenge first (then nothing
+    /// was written) is refused as `challenge_used`; the line is written when the request ends.
+    async fn write_in_challenge_use<T>(
+        &mut self,
+        write: impl AsyncFnOnce(&AuditEntry) -> Result<ChallengeWrite<T>, AuthorityError>,
+    ) -> Result<T, Refusal> {
+        let value = write(&self.entry).await?.ok_or_else(challenge_used)?;
+        self.written = true;
+        Ok(value)
+    }
 }
 
 /// The renewal authority: records, CA, identity key and clock. Cheap to clone.
@@ -178,9 +204,18 @@ impl Authority {
         self.inner.clock.now()
     }
 
-    /// Writes the audit line of a finished request (unless its transaction did) and passes the
-    /// result on.
-    async fn finish<T>(&self, result: Result<T, Refusal>, audit: Audit) -> Result<T, ApiError> {
+    /// Runs one request's `step` with its audit line `entry`, then writes the line unless the
+    /// step's own write did (refused: with the refusal's code and message).
+    async fn audited<T>(
+        &self,
+        entry: AuditEntry,
+        step: impl AsyncFnOnce(&mut Audit) -> Result<T, Refusal>,
+    ) -> Result<T, ApiError> {
+        let mut audit = Audit {
+            entry,
+            written: false,
+        };
+        let result = step(&mut audit).await;
         if !audit.written {
             let entry = match &result {
                 Ok(_) => audit.entry,
@@ -211,11 +246,11 @@ impl Authority {
         client: Option<String>,
         refusal: ApiError,
     ) -> ApiError {
-        let audit = Audit {
-            entry: AuditEntry::new(action, self.now(), client),
-            written: false,
-        };
-        match self.finish::<()>(Err(Refusal(refusal)), audit).await {
+        let entry = AuditEntry::new(action, self.now(), client);
+        match self
+            .audited(entry, async |_| Err::<(), _>(Refusal(refusal)))
+            .await
+        {
             Err(error) => error,
             Ok(()) => ApiError::new(ErrorCode::Internal, "unreachable"),
         }
@@ -241,12 +276,11 @@ impl Authority {
         client: Option<String>,
     ) -> Result<VerdictResponse, ApiError> {
         let now = self.now();
-        let mut audit = Audit {
-            entry: AuditEntry::new("verdict", now, client),
-            written: false,
-        };
-        let result = self.verdict_inner(request, now, &mut audit).await;
-        self.finish(result, audit).await
+        let entry = AuditEntry::new("verdict", now, client);
+        self.audited(entry, async |audit| {
+            self.verdict_inner(request, now, audit).await
+        })
+        .await
     }
 
     async fn verdict_inner(
@@ -263,12 +297,7 @@ impl Authority {
                 // original's, and the card proves possession of that key to resume.
                 Err(refusal) => {
                     let interrupted = match &request.card_number {
-                        Some(card) => {
-                            self.inner
-                                .storage
-                                .interrupted_renewal_of_card(card.as_str())
-                                .await?
-                        }
+                        Some(card) => self.inner.storage.interrupted_renewal_of_card(card).await?,
                         None => None,
                     };
                     let Some((record, renewal)) = interrupted else {
@@ -293,7 +322,7 @@ impl Authority {
                 .push_str("; for the original on record (the card's copy is torn)");
         }
         if let Some(renewal) = &renewal {
-            audit.entry.renewal_number = Some(renewal.renewal_number.clone());
+            audit.entry.renewal_number = Some(renewal.renewal_number.to_string());
         }
         let challenge = if verdict.is_eligible() || renewal.is_some() {
             let offer = self.new_challenge(now)?;
@@ -307,11 +336,10 @@ impl Authority {
                 request_fingerprint: None,
             };
             audit.entry.detail.push_str("; challenge offered");
-            self.inner
-                .storage
-                .insert_challenge(&stored, &audit.entry)
+            let storage = &self.inner.storage;
+            audit
+                .write_in(async |entry| storage.insert_challenge(&stored, entry).await)
                 .await?;
-            audit.written = true;
             Some(offer)
         } else {
             None
@@ -394,13 +422,12 @@ impl Authority {
         client: Option<String>,
     ) -> Result<RenewResponse, ApiError> {
         let now = self.now();
-        let mut audit = Audit {
-            entry: AuditEntry::new("renew", now, client)
-                .certificate(&request.signature_certificate_serial),
-            written: false,
-        };
-        let result = self.renew_inner(request, now, &mut audit).await;
-        self.finish(result, audit).await
+        let entry = AuditEntry::new("renew", now, client)
+            .certificate(&request.signature_certificate_serial);
+        self.audited(entry, async |audit| {
+            self.renew_inner(request, now, audit).await
+        })
+        .await
     }
 
     async fn renew_inner(
@@ -409,38 +436,24 @@ impl Authority {
         now: OffsetDateTime,
         audit: &mut Audit,
     ) -> Result<RenewResponse, Refusal> {
-        let (national_id, birthday) = request.identity().map_err(Refusal)?;
-        let fingerprint = self.inner.identity_key.fingerprint(&[
-            b"renew",
-            request.challenge_id.0.as_bytes(),
-            national_id.as_str().as_bytes(),
-            birthday.normalized().as_bytes(),
-            &request.card_signature.0,
-            request.signature_certificate_serial.as_bytes(),
-            request.encryption_certificate_serial.as_bytes(),
-            request.card_number.as_str().as_bytes(),
-        ]);
-        let holder = self
+        let Proven {
+            context,
+            parsed_certificate,
+            encryption,
+            fingerprint,
+        } = self
             .prove_holder(
-                &HolderProof {
+                &HolderClaim {
                     challenge_id: &request.challenge_id,
-                    fingerprint: &fingerprint,
                     signature_certificate_serial: &request.signature_certificate_serial,
                     card_number: &request.card_number,
                     on_card: OnCard::EncryptionCertificate(&request.encryption_certificate_serial),
-                    national_id: &national_id,
-                    birthday,
-                    card_signature: &request.card_signature.0,
+                    proof: &request.proof,
                 },
                 now,
                 audit,
             )
             .await?;
-        let Proven {
-            context,
-            parsed_certificate,
-            encryption,
-        } = holder;
         let signature = context.certificate;
         let encryption = encryption.ok_or_else(|| {
             AuthorityError::Inconsistent("renew proved the holder without the pair".into())
@@ -448,19 +461,18 @@ impl Authority {
 
         if let Some(existing) = context.renewal_of_original {
             // Renewed already (an earlier request, a retry): the same certificates, never new.
-            audit.entry.renewal_number = Some(existing.renewal_number.clone());
+            audit.entry.renewal_number = Some(existing.renewal_number.to_string());
             audit.entry.detail = "renewed already; same certificates returned".into();
-            if !self
-                .inner
-                .storage
-                .use_challenge(&context.challenge.id, &fingerprint, now, &audit.entry)
-                .await?
-            {
-                return Err(challenge_used());
-            }
-            audit.written = true;
+            let storage = &self.inner.storage;
+            audit
+                .write_in_challenge_use(async |entry| {
+                    storage
+                        .use_challenge(&context.challenge.id, &fingerprint, now, entry)
+                        .await
+                })
+                .await?;
             let issued = self.inner.storage.issued_renewal_by_id(existing.id).await?;
-            return Ok(renew_response(issued)?);
+            return Ok(renew_response(issued));
         }
 
         let renewal_record = if signature.issued_by_renewal_id.is_some() {
@@ -478,40 +490,39 @@ impl Authority {
             .sign_renewal(parsed_certificate, &signature, encryption, now)
             .await?;
         audit.entry.detail = "issued".into();
-        let outcome = self
-            .inner
-            .storage
-            .issue_renewal(
-                &context.challenge.id,
-                &fingerprint,
-                &new_renewal,
-                context.identity_failures_recorded,
-                &audit.entry,
-            )
+        let storage = &self.inner.storage;
+        let outcome = audit
+            .write_in_challenge_use(async |entry| {
+                storage
+                    .issue_renewal(
+                        &context.challenge.id,
+                        &fingerprint,
+                        &new_renewal,
+                        context.identity_failures_recorded,
+                        entry,
+                    )
+                    .await
+            })
             .await?;
-        let renewal_id = match outcome {
+        match outcome {
             IssueOutcome::Issued(_) => {
-                audit.written = true;
                 tracing::info!(
                     renewal = %new_renewal.renewal_number,
                     serial = %signature.serial,
                     "renewed"
                 );
                 // What was just recorded, without reading it back.
-                return Ok(RenewResponse {
-                    renewal_number: RenewalNumber::parse(&new_renewal.renewal_number)
-                        .map_err(|error| AuthorityError::Inconsistent(error.to_string()))?,
+                Ok(RenewResponse {
+                    renewal_number: new_renewal.renewal_number,
                     renewed_validity: new_renewal.signature.validity,
                     signature_certificate: Base64Bytes(new_renewal.signature.der),
                     encryption_certificate: Base64Bytes(new_renewal.encryption.der),
-                });
+                })
             }
-            IssueOutcome::AlreadyRenewed(id) => id,
-            IssueOutcome::ChallengeUsed => return Err(challenge_used()),
-        };
-        audit.written = true;
-        let issued = self.inner.storage.issued_renewal_by_id(renewal_id).await?;
-        Ok(renew_response(issued)?)
+            IssueOutcome::AlreadyRenewed(id) => {
+                Ok(renew_response(storage.issued_renewal_by_id(id).await?))
+            }
+        }
     }
 
     /// Proves that the request comes from the card's holder, the steps renew and resume
@@ -522,18 +533,20 @@ impl Authority {
     /// (a mismatch uses the challenge and counts towards the lock).
     async fn prove_holder(
         &self,
-        proof: &HolderProof<'_>,
+        claim: &HolderClaim<'_>,
         now: OffsetDateTime,
         audit: &mut Audit,
     ) -> Result<Proven, Refusal> {
-        let alongside = match proof.on_card {
+        let (national_id, birthday) = claim.proof.identity().map_err(Refusal)?;
+        let fingerprint = claim.fingerprint(&self.inner.identity_key, &national_id, birthday);
+        let alongside = match claim.on_card {
             OnCard::EncryptionCertificate(serial) => Some(serial),
             OnCard::Certificates(_) => None,
         };
         let mut context = self
             .inner
             .storage
-            .challenge_context(&proof.challenge_id.0, alongside)
+            .challenge_context(&claim.challenge_id.0, alongside)
             .await?
             .ok_or_else(|| Refusal::new(ErrorCode::ChallengeUnknown, "no such challenge"))?;
         let challenge = &context.challenge;
@@ -544,18 +557,18 @@ impl Authority {
             ));
         }
         if challenge.used_at.is_some()
-            && challenge.request_fingerprint.as_deref() != Some(proof.fingerprint)
+            && challenge.request_fingerprint.as_deref() != Some(fingerprint.as_slice())
         {
             return Err(challenge_used());
         }
         let certificate = &context.certificate;
-        if &certificate.serial != proof.signature_certificate_serial {
+        if &certificate.serial != claim.signature_certificate_serial {
             return Err(Refusal::new(
                 ErrorCode::ChallengeUnknown,
                 "the challenge was offered for another certificate",
             ));
         }
-        let encryption = match proof.on_card {
+        let encryption = match claim.on_card {
             OnCard::EncryptionCertificate(_) => {
                 let encryption = context.alongside.take().ok_or_else(|| {
                     Refusal::new(
@@ -574,11 +587,11 @@ impl Authority {
                         "the signature and encryption certificates are not one card's pair",
                     ));
                 }
-                check_card_number(proof.card_number, certificate)?;
+                check_card_number(claim.card_number, certificate)?;
                 Some(encryption)
             }
             OnCard::Certificates(serials) => {
-                check_card_number(proof.card_number, certificate)?;
+                check_card_number(claim.card_number, certificate)?;
                 // A serial on record for another card means certificates of two cards; one on
                 // record for none may be read from a copy torn by the interrupted write that
                 // the resume is for, and is no reason to refuse.
@@ -613,15 +626,21 @@ impl Authority {
             challenge,
             certificate,
             &parsed_certificate,
-            proof.national_id,
-            proof.birthday,
-            proof.card_signature,
+            &national_id,
+            birthday,
+            &claim.proof.card_signature.0,
         )?;
-        self.check_identity(&context, proof, now, audit).await?;
+        let identity = TypedIdentity {
+            national_id: &national_id,
+            birthday,
+            fingerprint: &fingerprint,
+        };
+        self.check_identity(&context, &identity, now, audit).await?;
         Ok(Proven {
             context,
             parsed_certificate,
             encryption,
+            fingerprint,
         })
     }
 
@@ -630,15 +649,15 @@ impl Authority {
     async fn check_identity(
         &self,
         context: &ChallengeContext,
-        proof: &HolderProof<'_>,
+        identity: &TypedIdentity<'_>,
         now: OffsetDateTime,
         audit: &mut Audit,
     ) -> Result<(), Refusal> {
         if self.inner.identity_key.matches(
-            proof.national_id,
-            proof.birthday,
+            identity.national_id,
+            identity.birthday,
             &context.holder.national_id_hash,
-            &context.holder.birthday,
+            context.holder.birthday,
         ) {
             return Ok(());
         }
@@ -646,30 +665,27 @@ impl Authority {
             ErrorCode::IdentityMismatch,
             "the ID number and birthday do not match the holder of this certificate",
         );
-        let settings = &self.inner.settings;
-        let entry = audit
-            .entry
-            .clone()
-            .refused(ErrorCode::IdentityMismatch)
-            .detail(refusal.0.message.clone());
-        if !self
-            .inner
-            .storage
-            .record_identity_failure(
-                &context.challenge.id,
-                proof.fingerprint,
-                context.certificate.id,
-                settings.identity_failure_limit,
-                now,
-                now + settings.identity_lock,
-                &entry,
-            )
-            .await?
-        {
-            return Err(challenge_used());
-        }
+        let (settings, storage) = (&self.inner.settings, &self.inner.storage);
+        audit
+            .write_in_challenge_use(async |entry| {
+                let entry = entry
+                    .clone()
+                    .refused(ErrorCode::IdentityMismatch)
+                    .detail(refusal.0.message.clone());
+                storage
+                    .record_identity_failure(
+                        &context.challenge.id,
+                        identity.fingerprint,
+                        context.certificate.id,
+                        settings.identity_failure_limit,
+                        now,
+                        now + settings.identity_lock,
+                        &entry,
+                    )
+                    .await
+            })
+            .await?;
         tracing::warn!(serial = %context.certificate.serial, "identity mismatch");
-        audit.written = true;
         Err(refusal)
     }
 
@@ -735,12 +751,11 @@ impl Authority {
         client: Option<String>,
     ) -> Result<CompleteResponse, ApiError> {
         let now = self.now();
-        let mut audit = Audit {
-            entry: AuditEntry::new("complete", now, client).renewal(&request.renewal_number),
-            written: false,
-        };
-        let result = self.complete_inner(request, now, &mut audit).await;
-        self.finish(result, audit).await
+        let entry = AuditEntry::new("complete", now, client).renewal(&request.renewal_number);
+        self.audited(entry, async |audit| {
+            self.complete_inner(request, now, audit).await
+        })
+        .await
     }
 
     async fn complete_inner(
@@ -752,7 +767,7 @@ impl Authority {
         let issued = self
             .inner
             .storage
-            .issued_renewal_by_number(request.renewal_number.as_str())
+            .issued_renewal_by_number(&request.renewal_number)
             .await?
             .ok_or_else(renewal_unknown)?;
         audit.entry.certificate_serial = Some(issued.signature.serial.to_hex());
@@ -765,12 +780,14 @@ impl Authority {
             ));
         }
         audit.entry.detail = "written and read back".into();
-        let completed_at = self
-            .inner
-            .storage
-            .complete_renewal(issued.renewal.id, now, &audit.entry)
+        let storage = &self.inner.storage;
+        let completed_at = audit
+            .write_in(async |entry| {
+                storage
+                    .complete_renewal(issued.renewal.id, now, entry)
+                    .await
+            })
             .await?;
-        audit.written = true;
         tracing::info!(renewal = %issued.renewal.renewal_number, %completed_at, "completed");
         Ok(CompleteResponse {
             receipt: receipt(&issued)?,
@@ -784,18 +801,15 @@ impl Authority {
         client: Option<String>,
     ) -> Result<ReceiptResponse, ApiError> {
         let now = self.now();
-        let audit = Audit {
-            entry: AuditEntry::new("receipt", now, client).renewal(&request.renewal_number),
-            written: false,
-        };
-        let result = async {
+        let entry = AuditEntry::new("receipt", now, client).renewal(&request.renewal_number);
+        self.audited(entry, async |_| {
             let issued = self
                 .inner
                 .storage
-                .issued_renewal_by_number(request.renewal_number.as_str())
+                .issued_renewal_by_number(&request.renewal_number)
                 .await?
                 // Another card's renewal is "unknown": numbers are not to be probed.
-                .filter(|issued| issued.renewal.card_number == request.card_number.as_str())
+                .filter(|issued| issued.renewal.card_number == request.card_number)
                 .ok_or_else(renewal_unknown)?;
             if issued.renewal.completed_at.is_none() {
                 return Err(Refusal::new(
@@ -806,9 +820,8 @@ impl Authority {
             Ok(ReceiptResponse {
                 receipt: receipt(&issued)?,
             })
-        }
-        .await;
-        self.finish(result, audit).await
+        })
+        .await
     }
 
     // --- resume ---
@@ -821,13 +834,12 @@ impl Authority {
         client: Option<String>,
     ) -> Result<ResumeResponse, ApiError> {
         let now = self.now();
-        let mut audit = Audit {
-            entry: AuditEntry::new("resume", now, client)
-                .certificate(&request.signature_certificate_serial),
-            written: false,
-        };
-        let result = self.resume_inner(request, now, &mut audit).await;
-        self.finish(result, audit).await
+        let entry = AuditEntry::new("resume", now, client)
+            .certificate(&request.signature_certificate_serial);
+        self.audited(entry, async |audit| {
+            self.resume_inner(request, now, audit).await
+        })
+        .await
     }
 
     async fn resume_inner(
@@ -836,35 +848,18 @@ impl Authority {
         now: OffsetDateTime,
         audit: &mut Audit,
     ) -> Result<ResumeResponse, Refusal> {
-        let (national_id, birthday) = request.identity().map_err(Refusal)?;
-        let normalized_birthday = birthday.normalized();
-        let mut parts: Vec<&[u8]> = vec![
-            b"resume",
-            request.challenge_id.0.as_bytes(),
-            national_id.as_str().as_bytes(),
-            normalized_birthday.as_bytes(),
-            &request.card_signature.0,
-            request.signature_certificate_serial.as_bytes(),
-            request.card_number.as_str().as_bytes(),
-        ];
-        parts.extend(
-            request
-                .certificate_serials
-                .iter()
-                .map(CertificateSerial::as_bytes),
-        );
-        let fingerprint = self.inner.identity_key.fingerprint(&parts);
-        let Proven { context, .. } = self
+        let Proven {
+            context,
+            fingerprint,
+            ..
+        } = self
             .prove_holder(
-                &HolderProof {
+                &HolderClaim {
                     challenge_id: &request.challenge_id,
-                    fingerprint: &fingerprint,
                     signature_certificate_serial: &request.signature_certificate_serial,
                     card_number: &request.card_number,
                     on_card: OnCard::Certificates(&request.certificate_serials),
-                    national_id: &national_id,
-                    birthday,
-                    card_signature: &request.card_signature.0,
+                    proof: &request.proof,
                 },
                 now,
                 audit,
@@ -887,40 +882,78 @@ impl Authority {
             Some(_) => "write pending; issued certificates returned".into(),
         };
         if let Some(issued) = &issued {
-            audit.entry.renewal_number = Some(issued.renewal.renewal_number.clone());
+            audit.entry.renewal_number = Some(issued.renewal.renewal_number.to_string());
         }
-        if !self
-            .inner
-            .storage
-            .use_challenge(&context.challenge.id, &fingerprint, now, &audit.entry)
-            .await?
-        {
-            return Err(challenge_used());
-        }
-        audit.written = true;
+        let storage = &self.inner.storage;
+        audit
+            .write_in_challenge_use(async |entry| {
+                storage
+                    .use_challenge(&context.challenge.id, &fingerprint, now, entry)
+                    .await
+            })
+            .await?;
         Ok(match issued {
             None => ResumeResponse::NothingPending,
             Some(issued) if issued.renewal.completed_at.is_some() => ResumeResponse::Completed {
                 receipt: receipt(&issued)?,
             },
             Some(issued) => ResumeResponse::WritePending {
-                renewal: renew_response(issued)?,
+                renewal: renew_response(issued),
             },
         })
     }
 }
 
 /// What a request offers to prove that it comes from the card's holder (renew and resume).
-struct HolderProof<'r> {
+struct HolderClaim<'r> {
     challenge_id: &'r ChallengeId,
-    /// The whole request's keyed fingerprint: the same request again is a retry.
-    fingerprint: &'r [u8],
     signature_certificate_serial: &'r CertificateSerial,
     card_number: &'r CardNumber,
     on_card: OnCard<'r>,
+    /// The typed identity and the card's signature.
+    proof: &'r HolderProof,
+}
+
+impl HolderClaim<'_> {
+    /// The whole request's keyed fingerprint: the same request again is a retry. The parts
+    /// are in each request's own order, as before renew and resume shared this step.
+    fn fingerprint(
+        &self,
+        key: &IdentityKey,
+        national_id: &NationalId,
+        birthday: Birthday,
+    ) -> Vec<u8> {
+        let birthday = birthday.normalized();
+        let kind: &[u8] = match self.on_card {
+            OnCard::EncryptionCertificate(_) => b"renew",
+            OnCard::Certificates(_) => b"resume",
+        };
+        let mut parts: Vec<&[u8]> = vec![
+            kind,
+            self.challenge_id.0.as_bytes(),
+            national_id.as_str().as_bytes(),
+            birthday.as_bytes(),
+            &self.proof.card_signature.0,
+            self.signature_certificate_serial.as_bytes(),
+        ];
+        match self.on_card {
+            OnCard::EncryptionCertificate(serial) => {
+                parts.extend([serial.as_bytes(), self.card_number.as_str().as_bytes()]);
+            }
+            OnCard::Certificates(serials) => {
+                parts.push(self.card_number.as_str().as_bytes());
+                parts.extend(serials.iter().map(CertificateSerial::as_bytes));
+            }
+        }
+        key.fingerprint(&parts)
+    }
+}
+
+/// The identity a request typed, checked for form, with the request's fingerprint.
+struct TypedIdentity<'r> {
     national_id: &'r NationalId,
     birthday: Birthday,
-    card_signature: &'r [u8],
+    fingerprint: &'r [u8],
 }
 
 /// The card's other certificates, as the request names them.
@@ -940,16 +973,18 @@ struct Proven {
     parsed_certificate: CitizenCertificate,
     /// renew: the pair's encryption certificate.
     encryption: Option<CertificateRecord>,
+    /// The request's fingerprint ([`HolderClaim::fingerprint`]), for using the challenge.
+    fingerprint: Vec<u8>,
 }
 
 /// The answer to renew for a recorded renewal.
-fn renew_response(issued: IssuedRenewal) -> Result<RenewResponse, AuthorityError> {
-    Ok(RenewResponse {
-        renewal_number: renewal_number(&issued.renewal)?,
+fn renew_response(issued: IssuedRenewal) -> RenewResponse {
+    RenewResponse {
+        renewal_number: issued.renewal.renewal_number,
         renewed_validity: issued.signature.validity,
         signature_certificate: Base64Bytes(issued.signature.der),
         encryption_certificate: Base64Bytes(issued.encryption.der),
-    })
+    }
 }
 
 /// The receipt of a recorded renewal.
@@ -957,10 +992,9 @@ fn receipt(issued: &IssuedRenewal) -> Result<Receipt, AuthorityError> {
     let parsed = CitizenCertificate::from_der(&issued.signature.der)
         .map_err(|error| AuthorityError::Inconsistent(error.to_string()))?;
     Ok(Receipt {
-        renewal_number: renewal_number(&issued.renewal)?,
+        renewal_number: issued.renewal.renewal_number.clone(),
         holder_name_masked: mask_holder_name(parsed.holder_name().unwrap_or_default()),
-        card_number: CardNumber::parse(&issued.renewal.card_number)
-            .map_err(|error| AuthorityError::Inconsistent(error.to_string()))?,
+        card_number: issued.renewal.card_number.clone(),
         signature_certificate_serial: issued.signature.serial.clone(),
         encryption_certificate_serial: issued.encryption.serial.clone(),
         old_validity: issued.original_validity,
@@ -1019,7 +1053,7 @@ fn check_card_number(
     card_number: &CardNumber,
     certificate: &CertificateRecord,
 ) -> Result<(), Refusal> {
-    if card_number.as_str() == certificate.card_number {
+    if *card_number == certificate.card_number {
         Ok(())
     } else {
         Err(Refusal::new(
@@ -1049,30 +1083,26 @@ fn renewal_unknown() -> Refusal {
     Refusal::new(ErrorCode::RenewalUnknown, "no such renewal")
 }
 
-fn renewal_number(renewal: &RenewalRow) -> Result<RenewalNumber, AuthorityError> {
-    RenewalNumber::parse(&renewal.renewal_number)
-        .map_err(|error| AuthorityError::Inconsistent(error.to_string()))
-}
-
 /// `R<Taiwan date>-<12 hex digits>`: the date helps a counter clerk, the random part keeps
 /// numbers unguessable (the receipt also needs the card number).
 fn new_renewal_number(
     random: &ring::rand::SystemRandom,
     now: OffsetDateTime,
-) -> Result<String, AuthorityError> {
+) -> Result<RenewalNumber, AuthorityError> {
     let mut suffix = [0u8; 6];
     random
         .fill(&mut suffix)
         .map_err(|_| AuthorityError::Random)?;
     let date = renewal::calendar::taiwan_date(now)
         .ok_or_else(|| AuthorityError::Inconsistent("the clock is out of range".into()))?;
-    Ok(format!(
+    let number = format!(
         "R{:04}{:02}{:02}-{}",
         date.year(),
         u8::from(date.month()),
         date.day(),
         hex(&suffix)
-    ))
+    );
+    RenewalNumber::parse(&number).map_err(|error| AuthorityError::Inconsistent(error.to_string()))
 }
 
 fn hex(bytes: &[u8]) -> String {

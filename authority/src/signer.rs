@@ -2,7 +2,7 @@
 //! card's proof-of-possession signature, and RSA-2048 key generation.
 //!
 //! Issuance signs with `ring` because it is several times faster than the RustCrypto `rsa`
-//! crate (`authority bench` prints the figure), and every renewal signs two certificates.
+//! crate (`authority-tools bench` prints the figure), and every renewal signs two certificates.
 //! `ring` cannot generate RSA keys, so new keys (the CA's, demo cards') come from the `rsa`
 //! crate as PKCS#8 and are loaded into `ring`.
 

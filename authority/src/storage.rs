@@ -28,7 +28,9 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
-use renewal::{CertificateSerial, CertificateStatus, Validity};
+use renewal::{
+    Birthday, CardNumber, CertificateSerial, CertificateStatus, RenewalNumber, Validity,
+};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::pool::PoolOptions;
 use sqlx::{Any, AnyConnection, AnyPool, Connection, Executor, Row};
@@ -74,7 +76,7 @@ pub struct CertificateRecord {
     /// The holder.
     pub holder_id: i64,
     /// The card it is on.
-    pub card_number: String,
+    pub card_number: CardNumber,
     /// Signature or encryption.
     pub role: CertificateRole,
     /// Valid, revoked or suspended.
@@ -95,7 +97,7 @@ pub struct NewCertificate {
     /// The holder.
     pub holder_id: i64,
     /// The card it is on.
-    pub card_number: String,
+    pub card_number: CardNumber,
     /// Signature or encryption.
     pub role: CertificateRole,
     /// Status.
@@ -113,8 +115,8 @@ pub struct HolderRecord {
     pub id: i64,
     /// Keyed hash of the national ID number.
     pub national_id_hash: Vec<u8>,
-    /// Birthday, `YYYY-MM-DD`.
-    pub birthday: String,
+    /// Birthday.
+    pub birthday: Birthday,
 }
 
 /// A renewal in the records.
@@ -123,11 +125,11 @@ pub struct RenewalRow {
     /// Row id.
     pub id: i64,
     /// The renewal number.
-    pub renewal_number: String,
+    pub renewal_number: RenewalNumber,
     /// The holder.
     pub holder_id: i64,
     /// The card.
-    pub card_number: String,
+    pub card_number: CardNumber,
     /// The original signature certificate.
     pub original_signature_certificate_id: i64,
     /// The original encryption certificate.
@@ -142,11 +144,11 @@ pub struct RenewalRow {
 #[derive(Debug, Clone)]
 pub struct NewRenewal {
     /// The renewal number.
-    pub renewal_number: String,
+    pub renewal_number: RenewalNumber,
     /// The holder.
     pub holder_id: i64,
     /// The card.
-    pub card_number: String,
+    pub card_number: CardNumber,
     /// The original signature certificate.
     pub original_signature_certificate_id: i64,
     /// The original encryption certificate.
@@ -178,16 +180,18 @@ pub struct ChallengeRecord {
     pub request_fingerprint: Option<Vec<u8>>,
 }
 
-/// What happened to an attempt to record a renewal.
+/// What happened to an attempt to record a renewal whose challenge it could use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IssueOutcome {
     /// Recorded: this is the renewal.
     Issued(i64),
     /// The original was renewed already (by a request that got there first): this one.
     AlreadyRenewed(i64),
-    /// Another request used the challenge; nothing recorded.
-    ChallengeUsed,
 }
+
+/// What a write that uses a challenge returns: `None` when another request used the challenge
+/// first, and then nothing at all was written (not even the audit line).
+pub type ChallengeWrite<T> = Option<T>;
 
 /// Rows in each table, for tests that check nothing but the audit line was written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -382,10 +386,10 @@ impl Storage {
     pub async fn upsert_holder(
         &self,
         national_id_hash: &[u8],
-        birthday: &str,
+        birthday: Birthday,
         now: OffsetDateTime,
     ) -> Result<i64, AuthorityError> {
-        let (national_id_hash, birthday) = (national_id_hash.to_vec(), birthday.to_owned());
+        let (national_id_hash, birthday) = (national_id_hash.to_vec(), birthday.normalized());
         self.write(move |connection| {
             Box::pin(async move {
                 let row = sqlx::query(
@@ -399,7 +403,7 @@ impl Storage {
                 .bind(now.unix_timestamp())
                 .fetch_one(&mut *connection)
                 .await?;
-                Ok(row.try_get(0)?)
+                Ok(row.try_get("id")?)
             })
         })
         .await
@@ -473,7 +477,8 @@ impl Storage {
             .bind(serial.to_hex())
             .fetch_optional(&mut *self.reader().await?)
             .await?;
-        row.map(|row| certificate_at(&row, 0)).transpose()
+        row.map(|row| Columns::new(&row, "c").certificate())
+            .transpose()
     }
 
     /// The certificate with this serial and the renewal concerning it: the one that issued it,
@@ -499,8 +504,8 @@ impl Storage {
             .await?;
         row.map(|row| {
             Ok((
-                certificate_at(&row, 0)?,
-                optional_renewal_at(&row, CERTIFICATE_FIELDS.len())?,
+                Columns::new(&row, "c").certificate()?,
+                Columns::new(&row, "r").optional(Columns::renewal)?,
             ))
         })
         .transpose()
@@ -510,7 +515,7 @@ impl Storage {
     /// completed, with that renewal, if any.
     pub async fn interrupted_renewal_of_card(
         &self,
-        card_number: &str,
+        card_number: &CardNumber,
     ) -> Result<Option<(CertificateRecord, RenewalRow)>, AuthorityError> {
         static SQL: LazyLock<String> = LazyLock::new(|| {
             format!(
@@ -523,16 +528,14 @@ impl Storage {
             )
         });
         let row = sqlx::query(SQL.as_str())
-            .bind(card_number.to_owned())
+            .bind(card_number.as_str().to_owned())
             .fetch_optional(&mut *self.reader().await?)
             .await?;
         row.map(|row| {
-            let certificate = certificate_at(&row, 0)?;
-            let renewal =
-                optional_renewal_at(&row, CERTIFICATE_FIELDS.len())?.ok_or_else(|| {
-                    AuthorityError::Inconsistent("a joined renewal row is missing".into())
-                })?;
-            Ok((certificate, renewal))
+            Ok((
+                Columns::new(&row, "c").certificate()?,
+                Columns::new(&row, "r").renewal()?,
+            ))
         })
         .transpose()
     }
@@ -542,12 +545,12 @@ impl Storage {
     /// The renewal with this number and its two certificates, if any.
     pub async fn issued_renewal_by_number(
         &self,
-        renewal_number: &str,
+        renewal_number: &RenewalNumber,
     ) -> Result<Option<IssuedRenewal>, AuthorityError> {
         static SQL: LazyLock<String> =
             LazyLock::new(|| issued_renewal_query("r.renewal_number = $1"));
         let row = sqlx::query(SQL.as_str())
-            .bind(renewal_number.to_owned())
+            .bind(renewal_number.as_str().to_owned())
             .fetch_optional(&mut *self.reader().await?)
             .await?;
         row.map(|row| issued_renewal_from_row(&row)).transpose()
@@ -578,7 +581,7 @@ impl Storage {
         renewal: &NewRenewal,
         clear_identity_failures: bool,
         audit: &AuditEntry,
-    ) -> Result<IssueOutcome, AuthorityError> {
+    ) -> Result<ChallengeWrite<IssueOutcome>, AuthorityError> {
         let (challenge_id, request_fingerprint) =
             (challenge_id.to_owned(), request_fingerprint.to_vec());
         let (renewal, audit) = (renewal.clone(), audit.clone());
@@ -613,16 +616,16 @@ impl Storage {
                      original_signature_certificate_id, original_encryption_certificate_id, \
                      renewed_at, completed_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
                 )
-                .bind(renewal.renewal_number.clone())
+                .bind(renewal.renewal_number.as_str().to_owned())
                 .bind(renewal.holder_id)
-                .bind(renewal.card_number.clone())
+                .bind(renewal.card_number.as_str().to_owned())
                 .bind(renewal.original_signature_certificate_id)
                 .bind(renewal.original_encryption_certificate_id)
                 .bind(renewal.renewed_at.unix_timestamp())
                 .bind(completed_at.unix_timestamp())
                 .fetch_one(&mut *connection)
                 .await?;
-                let renewal_id: i64 = row.try_get(0)?;
+                let renewal_id: i64 = row.try_get("id")?;
                 insert_renewed_pair(connection, &renewal, renewal_id).await?;
                 Ok(renewal_id)
             })
@@ -650,7 +653,7 @@ impl Storage {
                 .fetch_one(&mut *connection)
                 .await?;
                 insert_audit(connection, &audit).await?;
-                instant(row.try_get(0)?)
+                instant(row.try_get("completed_at")?)
             })
         })
         .await
@@ -720,8 +723,9 @@ impl Storage {
     ) -> Result<Option<ChallengeContext>, AuthorityError> {
         static SQL: LazyLock<String> = LazyLock::new(|| {
             format!(
-                "SELECT {}, {}, h.id, h.national_id_hash, h.birthday, f.locked_until, \
-                 f.certificate_id, {}, {} \
+                "SELECT {}, {}, h.id AS h_id, h.national_id_hash AS h_national_id_hash, \
+                 h.birthday AS h_birthday, f.locked_until AS f_locked_until, \
+                 f.certificate_id AS f_certificate_id, {}, {} \
                  FROM challenges ch \
                  JOIN certificates c ON c.id = ch.certificate_id \
                  JOIN holders h ON h.id = c.holder_id \
@@ -744,63 +748,41 @@ impl Storage {
         let Some(row) = row else {
             return Ok(None);
         };
-        let mut at = 0;
-        let challenge = ChallengeRecord {
-            id: row.try_get(at)?,
-            certificate_id: row.try_get(at + 1)?,
-            challenge: row.try_get(at + 2)?,
-            created_at: instant(row.try_get(at + 3)?)?,
-            expires_at: instant(row.try_get(at + 4)?)?,
-            used_at: optional_instant(row.try_get(at + 5)?)?,
-            request_fingerprint: row.try_get(at + 6)?,
-        };
-        at += CHALLENGE_FIELDS.len();
-        let certificate = certificate_at(&row, at)?;
-        at += CERTIFICATE_FIELDS.len();
-        let holder = HolderRecord {
-            id: row.try_get(at)?,
-            national_id_hash: row.try_get(at + 1)?,
-            birthday: row.try_get(at + 2)?,
-        };
-        let locked_until = optional_instant(row.try_get(at + 3)?)?;
-        let identity_failures_recorded = row.try_get::<Option<i64>, _>(at + 4)?.is_some();
-        at += 5;
-        let renewal_of_original = optional_renewal_at(&row, at)?;
-        at += RENEWAL_FIELDS.len();
-        let alongside = match row.try_get::<Option<i64>, _>(at)? {
-            Some(_) => Some(certificate_at(&row, at)?),
-            None => None,
-        };
+        let holder = Columns::new(&row, "h");
+        let failures = Columns::new(&row, "f");
         Ok(Some(ChallengeContext {
-            challenge,
-            certificate,
-            holder,
-            locked_until,
-            identity_failures_recorded,
-            renewal_of_original,
-            alongside,
+            challenge: Columns::new(&row, "ch").challenge()?,
+            certificate: Columns::new(&row, "c").certificate()?,
+            holder: HolderRecord {
+                id: holder.get("id")?,
+                national_id_hash: holder.get("national_id_hash")?,
+                birthday: holder.parse("birthday", Birthday::parse)?,
+            },
+            locked_until: optional_instant(failures.get("locked_until")?)?,
+            identity_failures_recorded: failures.get::<Option<i64>>("certificate_id")?.is_some(),
+            renewal_of_original: Columns::new(&row, "r").optional(Columns::renewal)?,
+            alongside: Columns::new(&row, "a").optional(Columns::certificate)?,
         }))
     }
 
-    /// Uses a challenge without issuing (resume), with the audit line; false when another
-    /// request used it.
+    /// Uses a challenge without issuing (resume, a renewal on record), with the audit line.
     pub async fn use_challenge(
         &self,
         challenge_id: &str,
         request_fingerprint: &[u8],
         now: OffsetDateTime,
         audit: &AuditEntry,
-    ) -> Result<bool, AuthorityError> {
+    ) -> Result<ChallengeWrite<()>, AuthorityError> {
         let (challenge_id, request_fingerprint) =
             (challenge_id.to_owned(), request_fingerprint.to_vec());
         let audit = audit.clone();
         self.write(move |connection| {
             Box::pin(async move {
                 if !use_challenge(connection, &challenge_id, &request_fingerprint, now).await? {
-                    return Ok(false);
+                    return Ok(None);
                 }
                 insert_audit(connection, &audit).await?;
-                Ok(true)
+                Ok(Some(()))
             })
         })
         .await
@@ -810,7 +792,7 @@ impl Storage {
 
     /// Counts an identity failure (using the challenge, with the audit line). At `limit`
     /// failures in a row the certificate is locked until `locked_until` and the count starts
-    /// again. False when another request used the challenge (nothing counted).
+    /// again.
     #[allow(clippy::too_many_arguments)] // one transaction, every value it writes
     pub async fn record_identity_failure(
         &self,
@@ -821,14 +803,14 @@ impl Storage {
         now: OffsetDateTime,
         locked_until: OffsetDateTime,
         audit: &AuditEntry,
-    ) -> Result<bool, AuthorityError> {
+    ) -> Result<ChallengeWrite<()>, AuthorityError> {
         let (challenge_id, request_fingerprint) =
             (challenge_id.to_owned(), request_fingerprint.to_vec());
         let audit = audit.clone();
         self.write(move |connection| {
             Box::pin(async move {
                 if !use_challenge(connection, &challenge_id, &request_fingerprint, now).await? {
-                    return Ok(false);
+                    return Ok(None);
                 }
                 sqlx::query(
                     "INSERT INTO identity_failures (certificate_id, failures, locked_until) \
@@ -845,7 +827,7 @@ impl Storage {
                 .execute(&mut *connection)
                 .await?;
                 insert_audit(connection, &audit).await?;
-                Ok(true)
+                Ok(Some(()))
             })
         })
         .await
@@ -889,17 +871,19 @@ impl Storage {
     pub async fn counts(&self) -> Result<TableCounts, AuthorityError> {
         let count = |sql: &'static str| async move {
             let row = sqlx::query(sql).fetch_one(&self.pool).await?;
-            Ok::<i64, AuthorityError>(row.try_get(0)?)
+            Ok::<i64, AuthorityError>(row.try_get("n")?)
         };
         Ok(TableCounts {
-            holders: count("SELECT COUNT(*) FROM holders").await?,
-            certificates: count("SELECT COUNT(*) FROM certificates").await?,
-            renewals: count("SELECT COUNT(*) FROM renewals").await?,
-            challenges: count("SELECT COUNT(*) FROM challenges").await?,
-            challenges_used: count("SELECT COUNT(*) FROM challenges WHERE used_at IS NOT NULL")
-                .await?,
-            identity_failures: count("SELECT COUNT(*) FROM identity_failures").await?,
-            audit_log: count("SELECT COUNT(*) FROM audit_log").await?,
+            holders: count("SELECT COUNT(*) AS n FROM holders").await?,
+            certificates: count("SELECT COUNT(*) AS n FROM certificates").await?,
+            renewals: count("SELECT COUNT(*) AS n FROM renewals").await?,
+            challenges: count("SELECT COUNT(*) AS n FROM challenges").await?,
+            challenges_used: count(
+                "SELECT COUNT(*) AS n FROM challenges WHERE used_at IS NOT NULL",
+            )
+            .await?,
+            identity_failures: count("SELECT COUNT(*) AS n FROM identity_failures").await?,
+            audit_log: count("SELECT COUNT(*) AS n FROM audit_log").await?,
         })
     }
 }
@@ -941,7 +925,8 @@ static SQLITE_PRAGMAS: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-/// Columns are read by position (joins repeat names); these lists fix the positions.
+/// Each table's columns. Queries select them as `<alias>_<column>` (joins repeat names), and
+/// [`Columns`] reads them back by those names.
 const CERTIFICATE_FIELDS: &[&str] = &[
     "id",
     "serial",
@@ -974,20 +959,119 @@ const CHALLENGE_FIELDS: &[&str] = &[
     "request_fingerprint",
 ];
 
-/// `a.x, a.y, …`
+/// `a.x AS a_x, a.y AS a_y, …`
 fn columns(alias: &str, fields: &[&str]) -> String {
     fields
         .iter()
-        .map(|field| format!("{alias}.{field}"))
+        .map(|field| format!("{alias}.{field} AS {alias}_{field}"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// One table's columns in a row, by name (`<alias>_<column>`, see [`columns`]), read into the
+/// domain's types once, here: a stored value that does not parse is an inconsistency.
+struct Columns<'r> {
+    row: &'r AnyRow,
+    alias: &'static str,
+}
+
+impl<'r> Columns<'r> {
+    fn new(row: &'r AnyRow, alias: &'static str) -> Self {
+        Self { row, alias }
+    }
+
+    fn name(&self, column: &str) -> String {
+        format!("{}_{column}", self.alias)
+    }
+
+    fn get<T>(&self, column: &str) -> Result<T, AuthorityError>
+    where
+        T: for<'a> sqlx::Decode<'a, Any> + sqlx::Type<Any>,
+    {
+        Ok(self.row.try_get(self.name(column).as_str())?)
+    }
+
+    /// A text column read with `parse`.
+    fn parse<T, E: std::fmt::Display>(
+        &self,
+        column: &str,
+        parse: impl FnOnce(&str) -> Result<T, E>,
+    ) -> Result<T, AuthorityError> {
+        let text: String = self.get(column)?;
+        parse(&text).map_err(|error| {
+            AuthorityError::Inconsistent(format!("stored {}: {text:?}: {error}", self.name(column)))
+        })
+    }
+
+    fn instant(&self, column: &str) -> Result<OffsetDateTime, AuthorityError> {
+        instant(self.get(column)?)
+    }
+
+    /// `read` of an outer-joined table; `None` when the join found no row (its id is NULL).
+    fn optional<T>(
+        &self,
+        read: impl FnOnce(&Self) -> Result<T, AuthorityError>,
+    ) -> Result<Option<T>, AuthorityError> {
+        match self.get::<Option<i64>>("id")? {
+            Some(_) => read(self).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// [`CERTIFICATE_FIELDS`].
+    fn certificate(&self) -> Result<CertificateRecord, AuthorityError> {
+        Ok(CertificateRecord {
+            id: self.get("id")?,
+            serial: self.parse("serial", CertificateSerial::from_hex)?,
+            holder_id: self.get("holder_id")?,
+            card_number: self.parse("card_number", CardNumber::parse)?,
+            role: self.parse("role", |text| {
+                CertificateRole::parse(text).ok_or("not a certificate role")
+            })?,
+            status: self.parse("status", parse_status)?,
+            validity: Validity {
+                not_before: self.instant("not_before")?,
+                not_after: self.instant("not_after")?,
+            },
+            der: self.get("der")?,
+            issued_by_renewal_id: self.get("issued_by_renewal_id")?,
+        })
+    }
+
+    /// [`RENEWAL_FIELDS`].
+    fn renewal(&self) -> Result<RenewalRow, AuthorityError> {
+        Ok(RenewalRow {
+            id: self.get("id")?,
+            renewal_number: self.parse("renewal_number", RenewalNumber::parse)?,
+            holder_id: self.get("holder_id")?,
+            card_number: self.parse("card_number", CardNumber::parse)?,
+            original_signature_certificate_id: self.get("original_signature_certificate_id")?,
+            original_encryption_certificate_id: self.get("original_encryption_certificate_id")?,
+            renewed_at: self.instant("renewed_at")?,
+            completed_at: optional_instant(self.get("completed_at")?)?,
+        })
+    }
+
+    /// [`CHALLENGE_FIELDS`].
+    fn challenge(&self) -> Result<ChallengeRecord, AuthorityError> {
+        Ok(ChallengeRecord {
+            id: self.get("id")?,
+            certificate_id: self.get("certificate_id")?,
+            challenge: self.get("challenge")?,
+            created_at: self.instant("created_at")?,
+            expires_at: self.instant("expires_at")?,
+            used_at: optional_instant(self.get("used_at")?)?,
+            request_fingerprint: self.get("request_fingerprint")?,
+        })
+    }
 }
 
 /// A renewal, its two certificates and its original's validity, for the renewal `condition`
 /// picks. Outer joins for the certificates: a renewal lacking one is reported, not hidden.
 fn issued_renewal_query(condition: &str) -> String {
     format!(
-        "SELECT {}, {}, {}, o.not_before, o.not_after FROM renewals r \
+        "SELECT {}, {}, {}, o.not_before AS o_not_before, o.not_after AS o_not_after \
+         FROM renewals r \
          LEFT JOIN certificates s ON s.issued_by_renewal_id = r.id AND s.role = 'signature' \
          LEFT JOIN certificates e ON e.issued_by_renewal_id = r.id AND e.role = 'encryption' \
          JOIN certificates o ON o.id = r.original_signature_certificate_id \
@@ -999,27 +1083,25 @@ fn issued_renewal_query(condition: &str) -> String {
 }
 
 fn issued_renewal_from_row(row: &AnyRow) -> Result<IssuedRenewal, AuthorityError> {
-    let renewal = renewal_at(row, 0)?;
-    let certificate = |at: usize, role: CertificateRole| {
-        // The id is NULL when the outer join found no certificate of this role.
-        match row.try_get::<Option<i64>, _>(at)? {
-            Some(_) => certificate_at(row, at),
-            None => Err(AuthorityError::Inconsistent(format!(
-                "renewal {} lacks its {} certificate",
-                renewal.renewal_number,
-                role.as_str()
-            ))),
-        }
+    let renewal = Columns::new(row, "r").renewal()?;
+    let certificate = |alias: &'static str, role: CertificateRole| {
+        Columns::new(row, alias)
+            .optional(Columns::certificate)?
+            .ok_or_else(|| {
+                AuthorityError::Inconsistent(format!(
+                    "renewal {} lacks its {} certificate",
+                    renewal.renewal_number,
+                    role.as_str()
+                ))
+            })
     };
-    let signature_at = RENEWAL_FIELDS.len();
-    let encryption_at = signature_at + CERTIFICATE_FIELDS.len();
-    let original_at = encryption_at + CERTIFICATE_FIELDS.len();
+    let original = Columns::new(row, "o");
     Ok(IssuedRenewal {
-        signature: certificate(signature_at, CertificateRole::Signature)?,
-        encryption: certificate(encryption_at, CertificateRole::Encryption)?,
+        signature: certificate("s", CertificateRole::Signature)?,
+        encryption: certificate("e", CertificateRole::Encryption)?,
         original_validity: Validity {
-            not_before: instant(row.try_get(original_at)?)?,
-            not_after: instant(row.try_get(original_at + 1)?)?,
+            not_before: original.instant("not_before")?,
+            not_after: original.instant("not_after")?,
         },
         renewal,
     })
@@ -1033,7 +1115,7 @@ async fn issue_renewal(
     renewal: &NewRenewal,
     clear_identity_failures: bool,
     mut audit: AuditEntry,
-) -> Result<IssueOutcome, AuthorityError> {
+) -> Result<ChallengeWrite<IssueOutcome>, AuthorityError> {
     if !use_challenge(
         connection,
         challenge_id,
@@ -1042,23 +1124,23 @@ async fn issue_renewal(
     )
     .await?
     {
-        return Ok(IssueOutcome::ChallengeUsed);
+        return Ok(None);
     }
     let inserted = sqlx::query(
         "INSERT INTO renewals (renewal_number, holder_id, card_number, \
          original_signature_certificate_id, original_encryption_certificate_id, renewed_at) \
          VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING id",
     )
-    .bind(renewal.renewal_number.clone())
+    .bind(renewal.renewal_number.as_str().to_owned())
     .bind(renewal.holder_id)
-    .bind(renewal.card_number.clone())
+    .bind(renewal.card_number.as_str().to_owned())
     .bind(renewal.original_signature_certificate_id)
     .bind(renewal.original_encryption_certificate_id)
     .bind(renewal.renewed_at.unix_timestamp())
     .fetch_optional(&mut *connection)
     .await?;
     if let Some(row) = inserted {
-        let renewal_id: i64 = row.try_get(0)?;
+        let renewal_id: i64 = row.try_get("id")?;
         insert_renewed_pair(connection, renewal, renewal_id).await?;
         if clear_identity_failures {
             sqlx::query("DELETE FROM identity_failures WHERE certificate_id = $1")
@@ -1066,9 +1148,9 @@ async fn issue_renewal(
                 .execute(&mut *connection)
                 .await?;
         }
-        audit.renewal_number = Some(renewal.renewal_number.clone());
+        audit.renewal_number = Some(renewal.renewal_number.to_string());
         insert_audit(connection, &audit).await?;
-        return Ok(IssueOutcome::Issued(renewal_id));
+        return Ok(Some(IssueOutcome::Issued(renewal_id)));
     }
     let existing = sqlx::query(
         "SELECT id, renewal_number FROM renewals WHERE original_signature_certificate_id = $1 \
@@ -1084,14 +1166,14 @@ async fn issue_renewal(
             "a renewal insert conflicted with no renewal of these originals".into(),
         ));
     };
-    let renewal_id: i64 = existing.try_get(0)?;
-    audit.renewal_number = Some(existing.try_get(1)?);
+    let renewal_id: i64 = existing.try_get("id")?;
+    audit.renewal_number = Some(existing.try_get("renewal_number")?);
     audit.detail = format!(
         "{}; renewed already, same certificates returned",
         audit.detail
     );
     insert_audit(connection, &audit).await?;
-    Ok(IssueOutcome::AlreadyRenewed(renewal_id))
+    Ok(Some(IssueOutcome::AlreadyRenewed(renewal_id)))
 }
 
 /// Marks the challenge used by this request, unless another request used it; the same
@@ -1127,7 +1209,7 @@ async fn insert_certificate(
     )
     .bind(certificate.serial.to_hex())
     .bind(certificate.holder_id)
-    .bind(certificate.card_number.clone())
+    .bind(certificate.card_number.as_str().to_owned())
     .bind(certificate.role.as_str())
     .bind(status_name(certificate.status))
     .bind(certificate.validity.not_before.unix_timestamp())
@@ -1137,7 +1219,7 @@ async fn insert_certificate(
     .bind(now.unix_timestamp())
     .fetch_one(&mut *connection)
     .await?;
-    Ok(row.try_get(0)?)
+    Ok(row.try_get("id")?)
 }
 
 /// Records the two certificates a renewal issued, in one statement (one round trip).
@@ -1156,7 +1238,7 @@ async fn insert_renewed_pair(
         query = query
             .bind(certificate.serial.to_hex())
             .bind(certificate.holder_id)
-            .bind(certificate.card_number.clone())
+            .bind(certificate.card_number.as_str().to_owned())
             .bind(certificate.role.as_str())
             .bind(status_name(certificate.status))
             .bind(certificate.validity.not_before.unix_timestamp())
@@ -1189,51 +1271,6 @@ async fn insert_audit(
     Ok(())
 }
 
-/// The certificate in `row`'s columns from `at` on ([`CERTIFICATE_FIELDS`]).
-fn certificate_at(row: &AnyRow, at: usize) -> Result<CertificateRecord, AuthorityError> {
-    let serial: String = row.try_get(at + 1)?;
-    let role: String = row.try_get(at + 4)?;
-    let status: String = row.try_get(at + 5)?;
-    Ok(CertificateRecord {
-        id: row.try_get(at)?,
-        serial: CertificateSerial::from_hex(&serial)
-            .map_err(|error| AuthorityError::Inconsistent(error.to_string()))?,
-        holder_id: row.try_get(at + 2)?,
-        card_number: row.try_get(at + 3)?,
-        role: CertificateRole::parse(&role)
-            .ok_or_else(|| AuthorityError::Inconsistent(format!("certificate role {role:?}")))?,
-        status: parse_status(&status)?,
-        validity: Validity {
-            not_before: instant(row.try_get(at + 6)?)?,
-            not_after: instant(row.try_get(at + 7)?)?,
-        },
-        der: row.try_get(at + 8)?,
-        issued_by_renewal_id: row.try_get(at + 9)?,
-    })
-}
-
-/// The renewal in `row`'s columns from `at` on ([`RENEWAL_FIELDS`]).
-fn renewal_at(row: &AnyRow, at: usize) -> Result<RenewalRow, AuthorityError> {
-    Ok(RenewalRow {
-        id: row.try_get(at)?,
-        renewal_number: row.try_get(at + 1)?,
-        holder_id: row.try_get(at + 2)?,
-        card_number: row.try_get(at + 3)?,
-        original_signature_certificate_id: row.try_get(at + 4)?,
-        original_encryption_certificate_id: row.try_get(at + 5)?,
-        renewed_at: instant(row.try_get(at + 6)?)?,
-        completed_at: optional_instant(row.try_get(at + 7)?)?,
-    })
-}
-
-/// The outer-joined renewal from `at` on, `None` when the join found none.
-fn optional_renewal_at(row: &AnyRow, at: usize) -> Result<Option<RenewalRow>, AuthorityError> {
-    match row.try_get::<Option<i64>, _>(at)? {
-        Some(_) => renewal_at(row, at).map(Some),
-        None => Ok(None),
-    }
-}
-
 fn status_name(status: CertificateStatus) -> &'static str {
     match status {
         CertificateStatus::Valid => "valid",
@@ -1242,14 +1279,12 @@ fn status_name(status: CertificateStatus) -> &'static str {
     }
 }
 
-fn parse_status(text: &str) -> Result<CertificateStatus, AuthorityError> {
+fn parse_status(text: &str) -> Result<CertificateStatus, &'static str> {
     match text {
         "valid" => Ok(CertificateStatus::Valid),
         "revoked" => Ok(CertificateStatus::Revoked),
         "suspended" => Ok(CertificateStatus::Suspended),
-        other => Err(AuthorityError::Inconsistent(format!(
-            "certificate status {other:?}"
-        ))),
+        _ => Err("not a certificate status"),
     }
 }
 

@@ -5,17 +5,23 @@
 use authority::audit::AuditEntry;
 use authority::issuance::CertificateRole;
 use authority::storage::{ChallengeRecord, NewCertificate, Storage};
-use renewal::{CertificateSerial, CertificateStatus, Validity};
+use renewal::{Birthday, CardNumber, CertificateSerial, CertificateStatus, Validity};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
 const NOW: OffsetDateTime = datetime!(2026-06-01 02:00:00 UTC);
 
 async fn storage() -> (tempfile::TempDir, Storage) {
+    let (dir, storage, _) = storage_at().await;
+    (dir, storage)
+}
+
+/// The storage, and its database URL for a connection of the test's own.
+async fn storage_at() -> (tempfile::TempDir, Storage, String) {
     let dir = tempfile::tempdir().unwrap();
     let url = authority::config::default_database_url(dir.path());
     let storage = Storage::connect(&url).await.unwrap();
-    (dir, storage)
+    (dir, storage, url)
 }
 
 /// A certificate record; the records never read the DER, so any bytes do.
@@ -23,7 +29,7 @@ fn certificate(serial: u8, holder_id: i64) -> NewCertificate {
     NewCertificate {
         serial: CertificateSerial::from_der_integer_bytes(&[0x40, serial]),
         holder_id,
-        card_number: "DM00000000000001".into(),
+        card_number: CardNumber::parse("DM00000000000001").unwrap(),
         role: CertificateRole::Signature,
         status: CertificateStatus::Valid,
         validity: Validity {
@@ -38,7 +44,7 @@ fn certificate(serial: u8, holder_id: i64) -> NewCertificate {
 async fn a_write_that_fails_in_a_batch_fails_alone() {
     let (_dir, storage) = storage().await;
     let holder = storage
-        .upsert_holder(&[7; 32], "1980-01-15", NOW)
+        .upsert_holder(&[7; 32], Birthday::parse("1980-01-15").unwrap(), NOW)
         .await
         .unwrap();
     storage
@@ -69,7 +75,7 @@ async fn a_write_that_fails_in_a_batch_fails_alone() {
 async fn challenges_expired_over_a_day_ago_are_purged_by_the_next_offer() {
     let (_dir, storage) = storage().await;
     let holder = storage
-        .upsert_holder(&[7; 32], "1980-01-15", NOW)
+        .upsert_holder(&[7; 32], Birthday::parse("1980-01-15").unwrap(), NOW)
         .await
         .unwrap();
     let certificate_id = storage
@@ -124,4 +130,21 @@ async fn challenges_expired_over_a_day_ago_are_purged_by_the_next_offer() {
     // The audit log keeps every offer.
     assert_eq!(counts.audit_log, 3);
     storage.close().await;
+}
+
+#[tokio::test]
+async fn the_audit_log_is_append_only() {
+    let (_dir, storage, url) = storage_at().await;
+    storage
+        .audit(&AuditEntry::new("verdict", NOW, None).detail("a line"))
+        .await
+        .unwrap();
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    for statement in [
+        "UPDATE audit_log SET outcome = 'x'",
+        "DELETE FROM audit_log",
+    ] {
+        let error = sqlx::query(statement).execute(&pool).await.unwrap_err();
+        assert!(error.to_string().contains("append-only"), "{error}");
+    }
 }

@@ -1,5 +1,5 @@
 //! The demo cards: the authority's demo virtual cards (`<data-dir>/cards/`, written by
-//! `authority::demo`), offered to the bridge by case name and saved back as they change.
+//! `authority_tools::demo`), offered to the bridge by case name and saved back as they change.
 //!
 //! A card's state (written certificates, PIN tries) is saved to its file after every command
 //! that changed it, so a renewed card stays renewed across restarts. Saving is done by a
@@ -12,7 +12,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use authority::demo::{DemoCardEntry, DemoCase, DemoHolder};
+use authority_tools::demo::{DemoCardEntry, DemoCase, DemoHolder};
 use card::virtual_card::{VirtualCard, VirtualCardState};
 use ccid::sim::IccCard;
 use serde::Serialize;
@@ -23,18 +23,9 @@ use crate::error::DemoError;
 /// How long a change waits before it is saved, so a burst of writes is saved once.
 const SAVE_DELAY: Duration = Duration::from_millis(150);
 
-/// Short labels for a case: Traditional Chinese, then English.
+/// Short labels for a case: Traditional Chinese, then English (the case table's).
 pub fn case_label(case: DemoCase) -> (&'static str, &'static str) {
-    match case {
-        DemoCase::InWindow => ("可展期", "in window"),
-        DemoCase::TooEarly => ("未到展期期間", "too early"),
-        DemoCase::AlreadyRenewed => ("已展期", "already renewed"),
-        DemoCase::ExpiredOneYearAgo => ("逾期一年，仍可展期", "expired a year ago"),
-        DemoCase::ExpiredFourYearsAgo => ("逾期四年，須重新申請", "expired four years ago"),
-        DemoCase::Revoked => ("已廢止", "revoked"),
-        DemoCase::Suspended => ("已停用", "suspended"),
-        DemoCase::PinLocked => ("PIN 已鎖", "PIN locked"),
-    }
+    case.spec().label
 }
 
 /// The demo panel's one line for a card: "陳可展 — 可展期 in window".
@@ -203,9 +194,8 @@ impl CardStore {
         let unsaved = lock(&self.pending).states.get(file).cloned();
         match unsaved {
             Some(state) => VirtualCard::from_state(state).map_err(|error| error.to_string()),
-            None => {
-                authority::demo::load_card(&self.dir.join(file)).map_err(|error| error.to_string())
-            }
+            None => authority_tools::demo::load_card(&self.dir.join(file))
+                .map_err(|error| error.to_string()),
         }
     }
 

@@ -1,11 +1,11 @@
 //! The data directory: the authority's database, CA and identity key, and the demo cards'
-//! state files, made on first start by the authority's own demo setup (`authority init-demo`)
-//! and reused afterwards.
+//! state files, made on first start by the demo setup of `authority-tools` (what its
+//! `init-demo` does) and reused afterwards.
 
 use std::path::{Path, PathBuf};
 
 use authority::config::default_database_url;
-use authority::demo::{CARDS_DIR, INDEX_FILE};
+use authority_tools::demo::{CARDS_DIR, INDEX_FILE};
 
 use crate::error::DemoError;
 
@@ -67,7 +67,7 @@ pub async fn prepare(data_dir: &Path, fresh: bool) -> Result<Prepared, DemoError
         data_dir = %data_dir.display(),
         "first start: making the demo CA, holders and cards (a few seconds)"
     );
-    authority::demo::init_demo(&staging, &database_url(&staging)).await?;
+    authority_tools::demo::init_demo(&staging, &database_url(&staging)).await?;
     if data_dir.exists() {
         remove_dir(data_dir)?;
     }

@@ -5,9 +5,12 @@ use std::path::PathBuf;
 /// Why the demo server could not start, or stop cleanly.
 #[derive(Debug, thiserror::Error)]
 pub enum DemoError {
-    /// The authority (its data, database, keys, demo data) failed.
+    /// The authority (its data, database, keys) failed.
     #[error("authority: {0}")]
     Authority(#[from] authority::AuthorityError),
+    /// The demo data (holders, certificates, virtual cards) could not be made or read.
+    #[error("demo data: {0}")]
+    DemoData(#[from] authority_tools::ToolsError),
     /// The simulated readers could not start.
     #[error("USB bridge: {0}")]
     Bridge(#[from] crate::bridge::BridgeSetupError),

@@ -8,9 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use authority::clock::Clock;
-use authority::demo::{load_index, DemoCardEntry, DemoCase};
 use authority::server::RunningServer;
 use authority::Authority;
+use authority_tools::demo::{load_index, DemoCardEntry, DemoCase};
 use ccid::sim::SimReaderConfig;
 
 use crate::bridge::{Bridge, DemoReader};

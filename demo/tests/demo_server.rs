@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use authority::demo::{load_index, DemoCardEntry, DemoCase};
+use authority_tools::demo::{load_index, DemoCardEntry, DemoCase};
 use card::{identify, CitizenCard, Pin, PinState, Slot, VerifyOutcome};
 use ccid::{CardEvent, Reader};
 use common::{BridgeTransport, Client};

@@ -150,40 +150,49 @@ pub enum RenewalOnRecord {
     Completed,
 }
 
-/// Request to `POST` [`RENEW_PATH`]. The ID number and birthday are sent as typed; the
-/// authority checks them with [`RenewRequest::identity`] so a bad one gets its own error code.
+/// The holder's part of a [`RenewRequest`] and a [`ResumeRequest`], flattened into both: the ID
+/// number and birthday as typed, and the card's signature over the proof message made with them.
+/// The authority checks the identity with [`HolderProof::identity`] so that a bad one gets its
+/// own error code, then the signature, then the identity against its records.
+///
+/// Only these three fields: the requests' other shared fields (challenge id, signature
+/// certificate serial, card number) stand in different orders in the two bodies, and a
+/// flattened struct keeps its own order, so moving them here would reorder today's JSON.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RenewRequest {
-    /// The challenge the card signed.
-    pub challenge_id: ChallengeId,
+pub struct HolderProof {
     /// The national ID number as typed.
     pub national_id: String,
     /// The birthday as typed.
     pub birthday: String,
     /// The card's signature over [`crate::proof::proof_message`] (RSASSA-PKCS1-v1_5, SHA-256).
     pub card_signature: Base64Bytes,
+}
+
+impl HolderProof {
+    /// The typed ID number and birthday, checked; the error is the code to answer with.
+    pub fn identity(&self) -> Result<(NationalId, Birthday), ApiError> {
+        let national_id = NationalId::parse(&self.national_id)
+            .map_err(|error| ApiError::new(ErrorCode::from(&error), error.to_string()))?;
+        let birthday = Birthday::parse(&self.birthday)
+            .map_err(|error| ApiError::new(ErrorCode::from(&error), error.to_string()))?;
+        Ok((national_id, birthday))
+    }
+}
+
+/// Request to `POST` [`RENEW_PATH`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RenewRequest {
+    /// The challenge the card signed.
+    pub challenge_id: ChallengeId,
+    /// The typed identity and the card's signature.
+    #[serde(flatten)]
+    pub proof: HolderProof,
     /// Serial of the card's signature certificate being renewed.
     pub signature_certificate_serial: CertificateSerial,
     /// Serial of the card's encryption certificate being renewed.
     pub encryption_certificate_serial: CertificateSerial,
     /// The card's number, for the receipt and for resuming.
     pub card_number: CardNumber,
-}
-
-impl RenewRequest {
-    /// The typed ID number and birthday, checked; the error is the code to answer with.
-    pub fn identity(&self) -> Result<(NationalId, Birthday), ApiError> {
-        typed_identity(&self.national_id, &self.birthday)
-    }
-}
-
-/// The typed ID number and birthday of a request, checked; the error is the code to answer with.
-fn typed_identity(national_id: &str, birthday: &str) -> Result<(NationalId, Birthday), ApiError> {
-    let national_id = NationalId::parse(national_id)
-        .map_err(|error| ApiError::new(ErrorCode::from(&error), error.to_string()))?;
-    let birthday = Birthday::parse(birthday)
-        .map_err(|error| ApiError::new(ErrorCode::from(&error), error.to_string()))?;
-    Ok((national_id, birthday))
 }
 
 /// Response to `POST` [`RENEW_PATH`]: both renewed certificates, to write to the card. Asking
@@ -233,19 +242,9 @@ pub struct ResumeRequest {
     pub challenge_id: ChallengeId,
     /// Serial of the signature certificate the challenge was issued for (now on the card).
     pub signature_certificate_serial: CertificateSerial,
-    /// The national ID number as typed.
-    pub national_id: String,
-    /// The birthday as typed.
-    pub birthday: String,
-    /// The card's signature over [`crate::proof::proof_message`] (RSASSA-PKCS1-v1_5, SHA-256).
-    pub card_signature: Base64Bytes,
-}
-
-impl ResumeRequest {
-    /// The typed ID number and birthday, checked; the error is the code to answer with.
-    pub fn identity(&self) -> Result<(NationalId, Birthday), ApiError> {
-        typed_identity(&self.national_id, &self.birthday)
-    }
+    /// The typed identity and the card's signature.
+    #[serde(flatten)]
+    pub proof: HolderProof,
 }
 
 /// Response to `POST` [`RESUME_PATH`], tagged by `state`.

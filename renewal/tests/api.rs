@@ -3,9 +3,9 @@
 
 use renewal::api::{
     ApiError, Base64Bytes, ChallengeId, ChallengeOffer, CompleteRequest, CompleteResponse,
-    ErrorCode, ReceiptRequest, RenewRequest, RenewResponse, RenewalOnRecord, ResumeRequest,
-    ResumeResponse, ServerInfoResponse, VerdictRequest, VerdictResponse, API_PREFIX, COMPLETE_PATH,
-    RECEIPT_PATH, RENEW_PATH, RESUME_PATH, SERVER_INFO_PATH, VERDICT_PATH,
+    ErrorCode, HolderProof, ReceiptRequest, RenewRequest, RenewResponse, RenewalOnRecord,
+    ResumeRequest, ResumeResponse, ServerInfoResponse, VerdictRequest, VerdictResponse, API_PREFIX,
+    COMPLETE_PATH, RECEIPT_PATH, RENEW_PATH, RESUME_PATH, SERVER_INFO_PATH, VERDICT_PATH,
 };
 use renewal::receipt::ReceiptLine;
 use renewal::{
@@ -134,9 +134,11 @@ fn server_info_and_verdict_bodies() {
 fn renew_complete_resume_receipt_bodies() {
     let request = RenewRequest {
         challenge_id: ChallengeId("c-1".into()),
-        national_id: "a123456789".into(),
-        birthday: "0790101".into(),
-        card_signature: Base64Bytes(vec![0xFF; 4]),
+        proof: HolderProof {
+            national_id: "a123456789".into(),
+            birthday: "0790101".into(),
+            card_signature: Base64Bytes(vec![0xFF; 4]),
+        },
         signature_certificate_serial: CertificateSerial::from_hex("0A").unwrap(),
         encryption_certificate_serial: CertificateSerial::from_hex("0B").unwrap(),
         card_number: CardNumber::parse("TP03000000000123").unwrap(),
@@ -144,7 +146,7 @@ fn renew_complete_resume_receipt_bodies() {
     let json = round_trip(&request);
     assert_eq!(json["card_signature"], "/////w==");
     assert_eq!(json["card_number"], "TP03000000000123");
-    let (id, birthday) = request.identity().unwrap();
+    let (id, birthday) = request.proof.identity().unwrap();
     assert_eq!(
         (id.as_str(), birthday.normalized().as_str()),
         ("A123456789", "1990-01-01")
@@ -172,12 +174,14 @@ fn renew_complete_resume_receipt_bodies() {
         certificate_serials: vec![CertificateSerial::from_hex("0A").unwrap()],
         challenge_id: ChallengeId("c1".into()),
         signature_certificate_serial: CertificateSerial::from_hex("0A").unwrap(),
-        national_id: "a123456789".into(),
-        birthday: "0790101".into(),
-        card_signature: Base64Bytes(vec![1, 2, 3]),
+        proof: HolderProof {
+            national_id: "a123456789".into(),
+            birthday: "0790101".into(),
+            card_signature: Base64Bytes(vec![1, 2, 3]),
+        },
     };
     assert_eq!(round_trip(&resume)["card_signature"], "AQID");
-    assert_eq!(resume.identity().unwrap().0.as_str(), "A123456789");
+    assert_eq!(resume.proof.identity().unwrap().0.as_str(), "A123456789");
     assert_eq!(
         round_trip(&ResumeResponse::NothingPending),
         json!({"state": "nothing_pending"})
@@ -278,23 +282,19 @@ fn validated_fields_refuse_bad_values_on_the_wire() {
 
 #[test]
 fn bad_identity_gets_its_own_code() {
-    let mut request = RenewRequest {
-        challenge_id: ChallengeId("c".into()),
+    let mut proof = HolderProof {
         national_id: "A123456788".into(),
         birthday: "0790101".into(),
         card_signature: Base64Bytes::default(),
-        signature_certificate_serial: CertificateSerial::from_hex("0A").unwrap(),
-        encryption_certificate_serial: CertificateSerial::from_hex("0B").unwrap(),
-        card_number: CardNumber::parse("TP03000000000123").unwrap(),
     };
     assert_eq!(
-        request.identity().unwrap_err().code,
+        proof.identity().unwrap_err().code,
         ErrorCode::NationalIdChecksum
     );
-    request.national_id = "A123456789".into();
-    request.birthday = "79/02/30".into();
+    proof.national_id = "A123456789".into();
+    proof.birthday = "79/02/30".into();
     assert_eq!(
-        request.identity().unwrap_err().code,
+        proof.identity().unwrap_err().code,
         ErrorCode::BirthdayNoSuchDate
     );
 }
@@ -437,4 +437,17 @@ fn receipt_prints_in_both_languages() {
         "12 January 2019, 10:47:35 Taiwan time (ROC 108/01/12) to 12 January 2024, 23:59:59 \
          Taiwan time (ROC 113/01/12)"
     );
+}
+
+/// The renew and resume bodies as the page sent them before the holder's part was shared
+/// (`HolderProof`, flattened): read and written again, they are the same bytes.
+#[test]
+fn renew_and_resume_bodies_keep_their_bytes() {
+    let renew = r#"{"challenge_id":"c-1","national_id":"a123456789","birthday":"0790101","card_signature":"/////w==","signature_certificate_serial":"0A","encryption_certificate_serial":"0B","card_number":"TP03000000000123"}"#;
+    let request: RenewRequest = serde_json::from_str(renew).unwrap();
+    assert_eq!(serde_json::to_string(&request).unwrap(), renew);
+
+    let resume = r#"{"card_number":"TP03000000000123","certificate_serials":["0A","1B"],"challenge_id":"c1","signature_certificate_serial":"0A","national_id":"a123456789","birthday":"0790101","card_signature":"AQID"}"#;
+    let request: ResumeRequest = serde_json::from_str(resume).unwrap();
+    assert_eq!(serde_json::to_string(&request).unwrap(), resume);
 }

@@ -16,8 +16,8 @@ use std::fmt;
 
 use card::{Pin, PinState, VerifyOutcome};
 use renewal::api::{
-    ApiError, ChallengeId, CompleteRequest, CompleteResponse, ErrorCode, ReceiptRequest,
-    ReceiptResponse, RenewRequest, RenewResponse, ResumeRequest, ResumeResponse,
+    ApiError, ChallengeId, CompleteRequest, CompleteResponse, ErrorCode, HolderProof,
+    ReceiptRequest, ReceiptResponse, RenewRequest, RenewResponse, ResumeRequest, ResumeResponse,
     ServerInfoResponse, VerdictRequest, VerdictResponse, API_VERSION,
 };
 use renewal::{proof, Birthday, NationalId, Receipt};
@@ -1129,7 +1129,11 @@ fn ask_renewal(
     challenge_id: ChallengeId,
     card_signature: Vec<u8>,
 ) -> Step {
-    let holder = &proof.holder;
+    let holder = HolderProof {
+        national_id: proof.holder.national_id.as_str().to_owned(),
+        birthday: proof.holder.birthday.normalized(),
+        card_signature: card_signature.into(),
+    };
     let effect = match proof.ask {
         Ask::Renew => {
             // Only a resume follows a damaged read; a renewal needs both certificates.
@@ -1138,9 +1142,7 @@ fn ask_renewal(
             };
             Effect::Renew(RenewRequest {
                 challenge_id,
-                national_id: holder.national_id.as_str().to_owned(),
-                birthday: holder.birthday.normalized(),
-                card_signature: card_signature.into(),
+                proof: holder,
                 signature_certificate_serial: loaded.signature.serial().clone(),
                 encryption_certificate_serial: encryption.serial().clone(),
                 card_number: loaded.number.clone(),
@@ -1151,9 +1153,7 @@ fn ask_renewal(
             certificate_serials: loaded.serials_on_card(),
             challenge_id,
             signature_certificate_serial: loaded.signature.serial().clone(),
-            national_id: holder.national_id.as_str().to_owned(),
-            birthday: holder.birthday.normalized(),
-            card_signature: card_signature.into(),
+            proof: holder,
         }),
     };
     (Phase::Issuing { loaded, proof }, Some(effect))

@@ -12,12 +12,12 @@ use app::flow::ports::decode_answer;
 use app::flow::{AuthorityError, AuthorityPort};
 use authority::ca::{CertificateAuthority, CA_CERTIFICATE_FILE, CA_KEY_FILE};
 use authority::clock::ManualClock;
-use authority::demo::{self, CardKeys, DemoCard, DemoCase};
 use authority::routes::api_router;
 use authority::server::{self, RunningServer};
 use authority::signer::generate_rsa_key;
 use authority::storage::TableCounts;
 use authority::Authority;
+use authority_tools::demo::{self, CardKeys, DemoCard, DemoCase};
 use card::virtual_card::{SharedVirtualCard, VirtualCard};
 use renewal::api::{
     CompleteRequest, CompleteResponse, ReceiptRequest, ReceiptResponse, RenewRequest,
@@ -25,6 +25,7 @@ use renewal::api::{
     VerdictResponse, COMPLETE_PATH, RECEIPT_PATH, RENEW_PATH, RESUME_PATH, SERVER_INFO_PATH,
     VERDICT_PATH,
 };
+use renewal::CardNumber;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use time::macros::datetime;
@@ -129,11 +130,12 @@ impl RealAuthority {
     /// Whether the authority's records hold a renewal of `card_number` that was issued but
     /// whose completion it was never told of.
     pub fn has_unfinished_renewal(&self, card_number: &str) -> bool {
+        let card_number = CardNumber::parse(card_number).unwrap();
         self.runtime
             .block_on(
                 self.authority
                     .storage()
-                    .interrupted_renewal_of_card(card_number),
+                    .interrupted_renewal_of_card(&card_number),
             )
             .unwrap()
             .is_some()

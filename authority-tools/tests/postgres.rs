@@ -5,7 +5,7 @@
 
 mod common;
 
-use authority::demo::DemoCase;
+use authority_tools::demo::DemoCase;
 use common::Harness;
 use renewal::api::{CompleteRequest, RenewResponse, COMPLETE_PATH, RENEW_PATH};
 

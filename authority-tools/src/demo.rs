@@ -1,5 +1,5 @@
-//! The demo data (`authority init-demo`): a CA, holders, and one virtual card per case, each
-//! saved as the `card` crate's virtual-card state (JSON) for the demo server and the tests.
+//! The demo data (`authority-tools init-demo`): a CA, holders, and one virtual card per case,
+//! each saved as the `card` crate's virtual-card state (JSON) for the demo server and the tests.
 //! `DEMO.md` lists the holders, their ID numbers, birthdays and PINs.
 //!
 //! Every holder is fictional and says so: the names spell the case (陳可展 "can renew",
@@ -13,27 +13,30 @@
 
 use std::path::{Path, PathBuf};
 
-use card::virtual_card::{CardCertificates, VirtualCard, VirtualCardState};
+use authority::files;
+use authority::issuance::{self, citizen_subject, CertificateOrder, CertificateRole};
+use authority::signer::{generate_rsa_key, RsaSigner};
+use authority::storage::{NewCertificate, NewRenewal};
+use authority::Authority;
+use card::virtual_card::{CardCertificates, VirtualCard, VirtualCardState, PIN_TRIES};
 use card::Pin;
 use renewal::national_id::letter_code;
 use renewal::rules::renewed_validity;
-use renewal::{Birthday, CertificateStatus, CitizenCertificate, NationalId, Validity};
+use renewal::{
+    Birthday, CardNumber, CertificateStatus, CitizenCertificate, NationalId, RenewalNumber,
+    Validity,
+};
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime, Time};
 
-use crate::error::AuthorityError;
-use crate::files;
-use crate::issuance::{self, citizen_subject, CertificateOrder, CertificateRole};
-use crate::service::Authority;
-use crate::signer::generate_rsa_key;
-use crate::storage::{NewCertificate, NewRenewal};
+use crate::error::ToolsError;
 
 /// Where `init-demo` puts the cards, inside the data directory.
 pub const CARDS_DIR: &str = "cards";
 /// The list of demo cards, inside [`CARDS_DIR`].
 pub const INDEX_FILE: &str = "index.json";
 
-/// The situations a demo card is in.
+/// The situations a demo card is in; each is one row of [`CASES`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DemoCase {
@@ -55,48 +58,166 @@ pub enum DemoCase {
     PinLocked,
 }
 
+/// Everything that sets one demo case's card apart from the others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DemoCaseSpec {
+    /// The case.
+    pub case: DemoCase,
+    /// Its name (`in_window`…), as in `DEMO.md` and the card's file name; the case's JSON
+    /// name too.
+    pub name: &'static str,
+    /// The holder's number: their ID number, card number and subject serial derive from it.
+    pub holder_number: u64,
+    /// The holder's name, which spells the case.
+    pub holder_name: &'static str,
+    /// A short label for the case (the demo panel's): Traditional Chinese, then English.
+    pub label: (&'static str, &'static str),
+    /// The holder's birthday (year, month, day), Gregorian.
+    pub birthday: (i32, u8, u8),
+    /// The original certificates end this long after "now" (negative: ago).
+    pub expires_in: Duration,
+    /// The certificates' status in the records.
+    pub status: CertificateStatus,
+    /// Renewed and completed a month before the original expiry: the card holds the renewed
+    /// pair, the records the renewal.
+    pub renewed: bool,
+    /// PIN tries left on the card.
+    pub pin_tries_left: u8,
+}
+
+/// Every demo case, in the order of `DEMO.md` and of [`DemoCase`]'s variants.
+pub const CASES: [DemoCaseSpec; 8] = {
+    const fn case(
+        case: DemoCase,
+        name: &'static str,
+        label: (&'static str, &'static str),
+        holder_name: &'static str,
+        birthday: (i32, u8, u8),
+        expires_in_days: i64,
+    ) -> DemoCaseSpec {
+        DemoCaseSpec {
+            case,
+            name,
+            holder_number: case as u64 + 1,
+            holder_name,
+            label,
+            birthday,
+            expires_in: Duration::days(expires_in_days),
+            status: CertificateStatus::Valid,
+            renewed: false,
+            pin_tries_left: PIN_TRIES,
+        }
+    }
+    use DemoCase::*;
+    [
+        case(
+            InWindow,
+            "in_window",
+            ("可展期", "in window"),
+            "陳可展",
+            (1980, 1, 15),
+            20,
+        ),
+        case(
+            TooEarly,
+            "too_early",
+            ("未到展期期間", "too early"),
+            "林太早",
+            (1985, 2, 20),
+            730,
+        ),
+        DemoCaseSpec {
+            renewed: true,
+            ..case(
+                AlreadyRenewed,
+                "already_renewed",
+                ("已展期", "already renewed"),
+                "王已展",
+                (1975, 3, 25),
+                -100,
+            )
+        },
+        case(
+            ExpiredOneYearAgo,
+            "expired_one_year_ago",
+            ("逾期一年，仍可展期", "expired a year ago"),
+            "張逾期",
+            (1990, 4, 30),
+            -365,
+        ),
+        case(
+            ExpiredFourYearsAgo,
+            "expired_four_years_ago",
+            ("逾期四年，須重新申請", "expired four years ago"),
+            "李太遲",
+            (1968, 5, 5),
+            -4 * 365,
+        ),
+        DemoCaseSpec {
+            status: CertificateStatus::Revoked,
+            ..case(
+                Revoked,
+                "revoked",
+                ("已廢止", "revoked"),
+                "吳廢止",
+                (1972, 6, 10),
+                20,
+            )
+        },
+        DemoCaseSpec {
+            status: CertificateStatus::Suspended,
+            ..case(
+                Suspended,
+                "suspended",
+                ("已停用", "suspended"),
+                "周停用",
+                (1988, 7, 7),
+                20,
+            )
+        },
+        DemoCaseSpec {
+            pin_tries_left: 0,
+            ..case(
+                PinLocked,
+                "pin_locked",
+                ("PIN 已鎖", "PIN locked"),
+                "鄭鎖卡",
+                (1995, 8, 8),
+                20,
+            )
+        },
+    ]
+};
+
 impl DemoCase {
-    /// Every case, in the order of `DEMO.md`.
-    pub const ALL: [DemoCase; 8] = [
-        DemoCase::InWindow,
-        DemoCase::TooEarly,
-        DemoCase::AlreadyRenewed,
-        DemoCase::ExpiredOneYearAgo,
-        DemoCase::ExpiredFourYearsAgo,
-        DemoCase::Revoked,
-        DemoCase::Suspended,
-        DemoCase::PinLocked,
-    ];
+    /// Every case, in the order of [`CASES`].
+    pub const ALL: [DemoCase; CASES.len()] = {
+        let mut all = [DemoCase::InWindow; CASES.len()];
+        let mut index = 0;
+        while index < CASES.len() {
+            all[index] = CASES[index].case;
+            index += 1;
+        }
+        all
+    };
+
+    /// The case's row of [`CASES`] (rows are in variant order; a test checks it).
+    pub fn spec(self) -> &'static DemoCaseSpec {
+        &CASES[self as usize]
+    }
 
     /// The case's name (`in_window`…), also its card file's name.
     pub fn name(self) -> &'static str {
-        match self {
-            DemoCase::InWindow => "in_window",
-            DemoCase::TooEarly => "too_early",
-            DemoCase::AlreadyRenewed => "already_renewed",
-            DemoCase::ExpiredOneYearAgo => "expired_one_year_ago",
-            DemoCase::ExpiredFourYearsAgo => "expired_four_years_ago",
-            DemoCase::Revoked => "revoked",
-            DemoCase::Suspended => "suspended",
-            DemoCase::PinLocked => "pin_locked",
-        }
+        self.spec().name
     }
 
     /// The demo holder of this case's card.
     pub fn holder(self) -> DemoHolder {
-        let (index, name, birthday) = match self {
-            DemoCase::InWindow => (1, "陳可展", (1980, 1, 15)),
-            DemoCase::TooEarly => (2, "林太早", (1985, 2, 20)),
-            DemoCase::AlreadyRenewed => (3, "王已展", (1975, 3, 25)),
-            DemoCase::ExpiredOneYearAgo => (4, "張逾期", (1990, 4, 30)),
-            DemoCase::ExpiredFourYearsAgo => (5, "李太遲", (1968, 5, 5)),
-            DemoCase::Revoked => (6, "吳廢止", (1972, 6, 10)),
-            DemoCase::Suspended => (7, "周停用", (1988, 7, 7)),
-            DemoCase::PinLocked => (8, "鄭鎖卡", (1995, 8, 8)),
-        };
-        let (year, month, day) = birthday;
+        let spec = self.spec();
+        let index = spec.holder_number;
+        let (year, month, day) = spec.birthday;
         DemoHolder {
-            name: name.to_owned(),
+            name: spec.holder_name.to_owned(),
             national_id: demo_national_id(index),
             birthday: format!("{year:04}-{month:02}-{day:02}"),
             // ROC yymmdd: the PIN a real card starts with.
@@ -108,32 +229,22 @@ impl DemoCase {
 
     /// The original certificates' validity, relative to `now`.
     pub fn original_validity(self, now: OffsetDateTime) -> Validity {
-        let expiry_in = match self {
-            DemoCase::InWindow | DemoCase::Revoked | DemoCase::Suspended | DemoCase::PinLocked => {
-                Duration::days(20)
-            }
-            DemoCase::TooEarly => Duration::days(730),
-            DemoCase::AlreadyRenewed => Duration::days(-100),
-            DemoCase::ExpiredOneYearAgo => Duration::days(-365),
-            DemoCase::ExpiredFourYearsAgo => Duration::days(-4 * 365),
-        };
-        second_generation_validity(now + expiry_in)
+        second_generation_validity(now + self.spec().expires_in)
     }
+}
 
-    /// The status in the records.
-    pub fn status(self) -> CertificateStatus {
-        match self {
-            DemoCase::Revoked => CertificateStatus::Revoked,
-            DemoCase::Suspended => CertificateStatus::Suspended,
-            _ => CertificateStatus::Valid,
-        }
-    }
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-    /// PIN tries left on the card.
-    pub fn pin_tries_left(self) -> u8 {
-        match self {
-            DemoCase::PinLocked => 0,
-            _ => card::virtual_card::PIN_TRIES,
+    #[test]
+    fn every_case_is_its_own_row_under_its_json_name() {
+        for (index, spec) in CASES.iter().enumerate() {
+            assert_eq!(spec.case as usize, index, "{}", spec.name);
+            assert_eq!(
+                serde_json::to_value(spec.case).ok(),
+                Some(serde_json::Value::from(spec.name))
+            );
         }
     }
 }
@@ -213,26 +324,26 @@ impl std::fmt::Debug for CardKeys {
 }
 
 /// Makes `count` card key pairs, on all cores (RSA key generation is slow).
-pub fn generate_card_keys(count: usize) -> Result<Vec<CardKeys>, AuthorityError> {
+pub fn generate_card_keys(count: usize) -> Result<Vec<CardKeys>, ToolsError> {
     let threads = std::thread::available_parallelism().map_or(2, usize::from);
-    let keys: Vec<Result<Vec<u8>, AuthorityError>> = std::thread::scope(|scope| {
+    let keys: Vec<Result<Vec<u8>, ToolsError>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
             .map(|worker| {
                 scope.spawn(move || {
                     (0..2 * count)
                         .filter(|index| index % threads == worker)
-                        .map(|index| (index, generate_rsa_key()))
+                        .map(|index| (index, generate_rsa_key().map_err(ToolsError::from)))
                         .collect::<Vec<_>>()
                 })
             })
             .collect();
-        let mut all: Vec<(usize, Result<Vec<u8>, AuthorityError>)> = handles
+        let mut all: Vec<(usize, Result<Vec<u8>, ToolsError>)> = handles
             .into_iter()
             .flat_map(|handle| {
                 handle.join().unwrap_or_else(|_| {
                     vec![(
                         usize::MAX,
-                        Err(AuthorityError::Key("key generation thread failed".into())),
+                        Err(ToolsError::Worker("key generation thread failed".into())),
                     )]
                 })
             })
@@ -272,9 +383,9 @@ pub struct DemoCard {
 
 impl DemoCard {
     /// The virtual card, as saved.
-    pub fn virtual_card(&self) -> Result<VirtualCard, AuthorityError> {
+    pub fn virtual_card(&self) -> Result<VirtualCard, ToolsError> {
         VirtualCard::from_state(self.state.clone())
-            .map_err(|error| AuthorityError::Key(error.to_string()))
+            .map_err(|error| ToolsError::Card(error.to_string()))
     }
 }
 
@@ -309,7 +420,7 @@ pub async fn create_cards(
     authority: &Authority,
     cases: &[DemoCase],
     keys: &[CardKeys],
-) -> Result<Vec<DemoCard>, AuthorityError> {
+) -> Result<Vec<DemoCard>, ToolsError> {
     let now = authority.now();
     let mut cards = Vec::with_capacity(cases.len());
     for (case, keys) in cases.iter().zip(keys.iter().cycle()) {
@@ -323,64 +434,60 @@ async fn create_card(
     case: DemoCase,
     keys: CardKeys,
     now: OffsetDateTime,
-) -> Result<DemoCard, AuthorityError> {
+) -> Result<DemoCard, ToolsError> {
     let holder = case.holder();
     let national_id = NationalId::parse(&holder.national_id)
-        .map_err(|error| AuthorityError::Config(format!("demo ID: {error}")))?;
+        .map_err(|error| ToolsError::DemoData(format!("demo ID: {error}")))?;
     let birthday = Birthday::parse(&holder.birthday)
-        .map_err(|error| AuthorityError::Config(format!("demo birthday: {error}")))?;
+        .map_err(|error| ToolsError::DemoData(format!("demo birthday: {error}")))?;
+    let card_number = CardNumber::parse(&holder.card_number)
+        .map_err(|error| ToolsError::DemoData(format!("demo card number: {error}")))?;
+    let spec = case.spec();
     let storage = authority.storage();
     let holder_id = storage
         .upsert_holder(
             &authority.identity_key().national_id_hash(&national_id),
-            &birthday.normalized(),
+            birthday,
             now,
         )
         .await?;
     let validity = case.original_validity(now);
-    let issue_pair =
-        |validity: Validity| -> Result<(NewCertificate, NewCertificate), AuthorityError> {
-            let one =
-                |role: CertificateRole, key: &[u8]| -> Result<NewCertificate, AuthorityError> {
-                    let signer = crate::signer::RsaSigner::from_pkcs8(key)?;
-                    let der = issuance::issue(
-                        authority.ca(),
-                        &CertificateOrder {
-                            subject: citizen_subject(&holder.name, &holder.subject_serial_number)?,
-                            public_key: signer.public_key().spki()?,
-                            role,
-                            id_last_four: national_id.last_four().to_owned(),
-                            validity,
-                        },
-                    )?;
-                    new_certificate(&der, holder_id, &holder.card_number, role, case.status())
-                };
-            Ok((
-                one(CertificateRole::Signature, &keys.signature)?,
-                one(CertificateRole::Encryption, &keys.encryption)?,
-            ))
+    let issue_pair = |validity: Validity| -> Result<(NewCertificate, NewCertificate), ToolsError> {
+        let one = |role: CertificateRole, key: &[u8]| -> Result<NewCertificate, ToolsError> {
+            let signer = RsaSigner::from_pkcs8(key)?;
+            let der = issuance::issue(
+                authority.ca(),
+                &CertificateOrder {
+                    subject: citizen_subject(&holder.name, &holder.subject_serial_number)?,
+                    public_key: signer.public_key().spki()?,
+                    role,
+                    id_last_four: national_id.last_four().to_owned(),
+                    validity,
+                },
+            )?;
+            new_certificate(&der, holder_id, &card_number, role, spec.status)
         };
+        Ok((
+            one(CertificateRole::Signature, &keys.signature)?,
+            one(CertificateRole::Encryption, &keys.encryption)?,
+        ))
+    };
     let (signature, encryption) = issue_pair(validity)?;
     let ids = storage
         .insert_certificates(&[signature.clone(), encryption.clone()], now)
         .await?;
-    let (on_card_signature, on_card_encryption) = if case == DemoCase::AlreadyRenewed {
+    let (on_card_signature, on_card_encryption) = if spec.renewed {
         // Renewed a month before its expiry, and completed: the card holds the renewed pair.
         let renewed = renewed_validity(&validity)
-            .ok_or_else(|| AuthorityError::Config("demo validity out of range".into()))?;
+            .ok_or_else(|| ToolsError::DemoData("demo validity out of range".into()))?;
         let (renewed_signature, renewed_encryption) = issue_pair(renewed)?;
         let renewed_at = validity.not_after - Duration::days(30);
         storage
             .insert_completed_renewal(
                 &NewRenewal {
-                    renewal_number: format!(
-                        "R{:04}{:02}{:02}-DEMO03",
-                        renewed_at.year(),
-                        u8::from(renewed_at.month()),
-                        renewed_at.day()
-                    ),
+                    renewal_number: demo_renewal_number(renewed_at, spec.holder_number)?,
                     holder_id,
-                    card_number: holder.card_number.clone(),
+                    card_number: card_number.clone(),
                     original_signature_certificate_id: ids.first().copied().unwrap_or_default(),
                     original_encryption_certificate_id: ids.get(1).copied().unwrap_or_default(),
                     renewed_at,
@@ -397,9 +504,9 @@ async fn create_card(
 
     let private = |der: &[u8]| {
         use rsa::pkcs8::DecodePrivateKey;
-        rsa::PrivateKey::from_pkcs8_der(der).map_err(|error| AuthorityError::Key(error.to_string()))
+        rsa::PrivateKey::from_pkcs8_der(der).map_err(|error| ToolsError::Card(error.to_string()))
     };
-    let pin = Pin::new(&holder.pin).map_err(|error| AuthorityError::Config(error.to_string()))?;
+    let pin = Pin::new(&holder.pin).map_err(|error| ToolsError::DemoData(error.to_string()))?;
     let ca = authority.ca().certificate_der();
     let virtual_card = VirtualCard::new(
         &holder.card_number,
@@ -414,9 +521,9 @@ async fn create_card(
             signature: Some(&on_card_signature.der),
         },
     )
-    .map_err(|error| AuthorityError::Key(error.to_string()))?;
+    .map_err(|error| ToolsError::Card(error.to_string()))?;
     let mut state = virtual_card.state().clone();
-    state.tries_left = case.pin_tries_left();
+    state.tries_left = spec.pin_tries_left;
     Ok(DemoCard {
         case,
         holder,
@@ -427,19 +534,33 @@ async fn create_card(
     })
 }
 
+/// `R<date>-DEMO<holder number>`: a demo renewal says so.
+fn demo_renewal_number(
+    renewed_at: OffsetDateTime,
+    holder_number: u64,
+) -> Result<RenewalNumber, ToolsError> {
+    RenewalNumber::parse(&format!(
+        "R{:04}{:02}{:02}-DEMO{holder_number:02}",
+        renewed_at.year(),
+        u8::from(renewed_at.month()),
+        renewed_at.day()
+    ))
+    .map_err(|error| ToolsError::DemoData(format!("demo renewal number: {error}")))
+}
+
 fn new_certificate(
     der: &[u8],
     holder_id: i64,
-    card_number: &str,
+    card_number: &CardNumber,
     role: CertificateRole,
     status: CertificateStatus,
-) -> Result<NewCertificate, AuthorityError> {
+) -> Result<NewCertificate, ToolsError> {
     let parsed = CitizenCertificate::from_der(der)
-        .map_err(|error| AuthorityError::Certificate(error.to_string()))?;
+        .map_err(|error| ToolsError::DemoData(format!("certificate: {error}")))?;
     Ok(NewCertificate {
         serial: parsed.serial().clone(),
         holder_id,
-        card_number: card_number.to_owned(),
+        card_number: card_number.clone(),
         role,
         status,
         validity: parsed.validity(),
@@ -449,7 +570,7 @@ fn new_certificate(
 
 /// Saves each card's virtual-card state as `<dir>/<case>.json` and the list as
 /// `<dir>/index.json`; the files written.
-pub fn save_cards(cards: &[DemoCard], dir: &Path) -> Result<Vec<PathBuf>, AuthorityError> {
+pub fn save_cards(cards: &[DemoCard], dir: &Path) -> Result<Vec<PathBuf>, ToolsError> {
     files::create_dir(dir)?;
     let mut written = Vec::new();
     let mut index = Vec::new();
@@ -457,14 +578,14 @@ pub fn save_cards(cards: &[DemoCard], dir: &Path) -> Result<Vec<PathBuf>, Author
         let file = format!("{}.json", card.case.name());
         let path = dir.join(&file);
         let json = serde_json::to_vec_pretty(&card.state)
-            .map_err(|error| AuthorityError::Config(error.to_string()))?;
+            .map_err(|error| ToolsError::DemoData(error.to_string()))?;
         // The state holds the card's private keys and PIN: owner-only, like any key file.
         files::write_private(&path, &json)?;
         written.push(path);
         let signature = CitizenCertificate::from_der(&card.signature_certificate)
-            .map_err(|error| AuthorityError::Certificate(error.to_string()))?;
+            .map_err(|error| ToolsError::DemoData(format!("certificate: {error}")))?;
         let encryption = CitizenCertificate::from_der(&card.encryption_certificate)
-            .map_err(|error| AuthorityError::Certificate(error.to_string()))?;
+            .map_err(|error| ToolsError::DemoData(format!("certificate: {error}")))?;
         index.push(DemoCardEntry {
             case: card.case,
             file,
@@ -476,24 +597,24 @@ pub fn save_cards(cards: &[DemoCard], dir: &Path) -> Result<Vec<PathBuf>, Author
     }
     let path = dir.join(INDEX_FILE);
     let json = serde_json::to_vec_pretty(&index)
-        .map_err(|error| AuthorityError::Config(error.to_string()))?;
+        .map_err(|error| ToolsError::DemoData(error.to_string()))?;
     files::write_private(&path, &json)?;
     written.push(path);
     Ok(written)
 }
 
 /// Reads the cards' index file.
-pub fn load_index(dir: &Path) -> Result<Vec<DemoCardEntry>, AuthorityError> {
+pub fn load_index(dir: &Path) -> Result<Vec<DemoCardEntry>, ToolsError> {
     let path = dir.join(INDEX_FILE);
     serde_json::from_slice(&files::read(&path)?)
-        .map_err(|error| AuthorityError::Config(format!("{}: {error}", path.display())))
+        .map_err(|error| ToolsError::DemoData(format!("{}: {error}", path.display())))
 }
 
 /// Reads one saved virtual card.
-pub fn load_card(path: &Path) -> Result<VirtualCard, AuthorityError> {
+pub fn load_card(path: &Path) -> Result<VirtualCard, ToolsError> {
     let state: VirtualCardState = serde_json::from_slice(&files::read(path)?)
-        .map_err(|error| AuthorityError::Config(format!("{}: {error}", path.display())))?;
-    VirtualCard::from_state(state).map_err(|error| AuthorityError::Key(error.to_string()))
+        .map_err(|error| ToolsError::DemoData(format!("{}: {error}", path.display())))?;
+    VirtualCard::from_state(state).map_err(|error| ToolsError::Card(error.to_string()))
 }
 
 /// What `init-demo` made.
@@ -509,16 +630,13 @@ pub struct InitDemoReport {
     pub card_files: Vec<PathBuf>,
 }
 
-/// `authority init-demo`: CA and identity key (if missing), holders, certificates and one
+/// `authority-tools init-demo`: CA and identity key (if missing), holders, certificates and one
 /// virtual card per case, at the system time. Refuses a database that already has holders.
-pub async fn init_demo(
-    data_dir: &Path,
-    database_url: &str,
-) -> Result<InitDemoReport, AuthorityError> {
+pub async fn init_demo(data_dir: &Path, database_url: &str) -> Result<InitDemoReport, ToolsError> {
     let authority =
-        crate::server::open(data_dir, database_url, crate::clock::Clock::system()).await?;
+        authority::server::open(data_dir, database_url, authority::clock::Clock::system()).await?;
     if authority.storage().counts().await?.holders > 0 {
-        return Err(AuthorityError::Config(format!(
+        return Err(ToolsError::DemoData(format!(
             "{database_url} already holds records; init-demo wants a fresh database \
              (remove {} or choose another --data-dir)",
             data_dir.display()
@@ -526,7 +644,7 @@ pub async fn init_demo(
     }
     let keys = tokio::task::spawn_blocking(|| generate_card_keys(DemoCase::ALL.len()))
         .await
-        .map_err(|error| AuthorityError::Key(error.to_string()))??;
+        .map_err(|error| ToolsError::Worker(error.to_string()))??;
     let cards = create_cards(&authority, &DemoCase::ALL, &keys).await?;
     let cards_dir = data_dir.join(CARDS_DIR);
     let card_files = save_cards(&cards, &cards_dir)?;

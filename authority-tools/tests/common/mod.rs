@@ -7,13 +7,15 @@ use std::sync::OnceLock;
 
 use authority::ca::{CertificateAuthority, CA_CERTIFICATE_FILE, CA_KEY_FILE};
 use authority::clock::ManualClock;
-use authority::demo::{self, CardKeys, DemoCard, DemoCase};
 use authority::routes::api_router;
 use authority::server::{self, RunningServer};
 use authority::signer::{generate_rsa_key, RsaSigner};
 use authority::storage::TableCounts;
 use authority::Authority;
-use renewal::api::{Base64Bytes, ChallengeOffer, RenewRequest, VerdictRequest, VerdictResponse};
+use authority_tools::demo::{self, CardKeys, DemoCard, DemoCase};
+use renewal::api::{
+    Base64Bytes, ChallengeOffer, HolderProof, RenewRequest, VerdictRequest, VerdictResponse,
+};
 use renewal::proof::proof_message;
 use renewal::{Birthday, CardNumber, CertificateSerial, CitizenCertificate, NationalId};
 use serde::Serialize;
@@ -238,9 +240,11 @@ pub fn renew_request(
     let serial = serial_of(&card.signature_certificate);
     RenewRequest {
         challenge_id: offer.challenge_id.clone(),
-        national_id: national_id.to_owned(),
-        birthday: birthday.to_owned(),
-        card_signature: Base64Bytes(sign_proof(key, offer, &serial, national_id, birthday)),
+        proof: HolderProof {
+            national_id: national_id.to_owned(),
+            birthday: birthday.to_owned(),
+            card_signature: Base64Bytes(sign_proof(key, offer, &serial, national_id, birthday)),
+        },
         signature_certificate_serial: serial,
         encryption_certificate_serial: serial_of(&card.encryption_certificate),
         card_number: CardNumber::parse(&card.holder.card_number).unwrap(),

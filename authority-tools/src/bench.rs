@@ -1,4 +1,4 @@
-//! `authority bench`: renewals per second over real HTTP, against the machine's raw RSA-2048
+//! `authority-tools bench`: renewals per second over real HTTP, against the machine's raw RSA-2048
 //! signatures per second with the same signer, in the same run.
 //!
 //! It starts the authority on loopback with a fresh SQLite database in a temporary directory,
@@ -18,21 +18,24 @@ use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant};
 
 use renewal::api::{
-    Base64Bytes, CompleteRequest, RenewRequest, RenewResponse, VerdictRequest, VerdictResponse,
-    COMPLETE_PATH, RENEW_PATH, VERDICT_PATH,
+    Base64Bytes, CompleteRequest, HolderProof, RenewRequest, RenewResponse, VerdictRequest,
+    VerdictResponse, COMPLETE_PATH, RENEW_PATH, VERDICT_PATH,
 };
 use renewal::proof::proof_message;
 use renewal::{Birthday, CardNumber, CertificateStatus, CitizenCertificate, NationalId};
 use time::{Duration, OffsetDateTime};
 
-use crate::clock::Clock;
-use crate::demo::{fictional_national_id, generate_card_keys, second_generation_validity};
-use crate::error::AuthorityError;
-use crate::issuance::{self, citizen_subject, CertificateOrder, CertificateRole};
-use crate::routes::api_router;
-use crate::service::Authority;
-use crate::signer::RsaSigner;
-use crate::storage::NewCertificate;
+use authority::clock::Clock;
+use authority::issuance::{self, citizen_subject, CertificateOrder, CertificateRole};
+use authority::routes::api_router;
+use authority::signer::RsaSigner;
+use authority::storage::NewCertificate;
+use authority::Authority;
+
+use crate::demo::{
+    fictional_national_id, generate_card_keys, second_generation_validity, CardKeys,
+};
+use crate::error::ToolsError;
 
 /// `bench`'s settings.
 #[derive(Debug, Clone, clap::Args)]
@@ -135,7 +138,7 @@ struct BenchCard {
 }
 
 /// Runs the bench (see the module documentation).
-pub async fn run(args: &BenchArgs) -> Result<BenchReport, AuthorityError> {
+pub async fn run(args: &BenchArgs) -> Result<BenchReport, ToolsError> {
     let renewals = args.renewals.max(1);
     let clients = args.clients.clamp(1, renewals);
     let data_dir = scratch_directory()?;
@@ -150,17 +153,17 @@ async fn run_in(
     renewals: usize,
     clients: usize,
     signature_seconds: u64,
-) -> Result<BenchReport, AuthorityError> {
+) -> Result<BenchReport, ToolsError> {
     let now = OffsetDateTime::now_utc();
-    let url = crate::config::default_database_url(data_dir);
-    let authority = crate::server::open(data_dir, &url, Clock::system()).await?;
+    let url = authority::config::default_database_url(data_dir);
+    let authority = authority::server::open(data_dir, &url, Clock::system()).await?;
     eprintln!("bench: preparing {renewals} holders and their certificates…");
     let keys = tokio::task::spawn_blocking(|| generate_card_keys(1))
         .await
-        .map_err(|error| AuthorityError::Key(error.to_string()))??;
+        .map_err(|error| ToolsError::Worker(error.to_string()))??;
     let card_key = keys
         .first()
-        .ok_or_else(|| AuthorityError::Key("no bench key".into()))?
+        .ok_or_else(|| ToolsError::Worker("no bench key".into()))?
         .clone();
     let cards = prepare_cards(&authority, &card_key, renewals, now).await?;
 
@@ -178,14 +181,14 @@ async fn run_in(
             (all, one, rustcrypto)
         })
         .await
-        .map_err(|error| AuthorityError::Signing.tap(&error.to_string()))?
+        .map_err(|error| ToolsError::Worker(error.to_string()))?
     };
 
-    let server = crate::server::spawn(
+    let server = authority::server::spawn(
         api_router(authority.clone()),
         "127.0.0.1:0"
             .parse()
-            .map_err(|_| AuthorityError::Network("address".into()))?,
+            .map_err(|_| ToolsError::Bench("address".into()))?,
     )
     .await?;
     eprintln!(
@@ -195,7 +198,7 @@ async fn run_in(
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(clients)
         .build()
-        .map_err(|error| AuthorityError::Network(error.to_string()))?;
+        .map_err(|error| ToolsError::Bench(error.to_string()))?;
     let cards = Arc::new(cards);
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
@@ -213,7 +216,7 @@ async fn run_in(
             loop {
                 let index = next.fetch_add(1, Ordering::Relaxed);
                 let Some(card) = cards.get(index) else {
-                    return Ok::<_, AuthorityError>(latencies);
+                    return Ok::<_, ToolsError>(latencies);
                 };
                 let begun = Instant::now();
                 renew_one(&http, &base, card, &signer).await?;
@@ -225,7 +228,7 @@ async fn run_in(
     for task in tasks {
         latencies.extend(
             task.await
-                .map_err(|error| AuthorityError::Network(error.to_string()))??,
+                .map_err(|error| ToolsError::Worker(error.to_string()))??,
         );
     }
     let elapsed = started.elapsed();
@@ -233,7 +236,7 @@ async fn run_in(
     let recorded = authority.storage().counts().await?.renewals;
     authority.storage().close().await;
     if usize::try_from(recorded).ok() != Some(renewals) {
-        return Err(AuthorityError::Inconsistent(format!(
+        return Err(ToolsError::Bench(format!(
             "{renewals} renewals driven, {recorded} recorded"
         )));
     }
@@ -252,46 +255,35 @@ async fn run_in(
     })
 }
 
-trait Tap {
-    fn tap(self, detail: &str) -> Self;
-}
-
-impl Tap for AuthorityError {
-    /// Logs `detail` and passes the error on.
-    fn tap(self, detail: &str) -> Self {
-        tracing::error!(detail, "bench task failed");
-        self
-    }
-}
-
 /// Records `count` holders, each with an in-window certificate pair.
 async fn prepare_cards(
     authority: &Authority,
-    key: &crate::demo::CardKeys,
+    key: &CardKeys,
     count: usize,
     now: OffsetDateTime,
-) -> Result<Vec<BenchCard>, AuthorityError> {
+) -> Result<Vec<BenchCard>, ToolsError> {
     let validity = second_generation_validity(now + Duration::days(30));
     let signature_key = RsaSigner::from_pkcs8(&key.signature)?.public_key().spki()?;
     let encryption_key = RsaSigner::from_pkcs8(&key.encryption)?
         .public_key()
         .spki()?;
     let birthday =
-        Birthday::parse("1980-01-01").map_err(|error| AuthorityError::Config(error.to_string()))?;
+        Birthday::parse("1980-01-01").map_err(|error| ToolsError::Bench(error.to_string()))?;
     let mut cards = Vec::with_capacity(count);
     let mut certificates = Vec::with_capacity(2 * count);
     for index in 0..count {
         let national_id = NationalId::parse(&fictional_national_id('B', index as u64 + 1))
-            .map_err(|error| AuthorityError::Config(error.to_string()))?;
+            .map_err(|error| ToolsError::Bench(error.to_string()))?;
         let holder_id = authority
             .storage()
             .upsert_holder(
                 &authority.identity_key().national_id_hash(&national_id),
-                &birthday.normalized(),
+                birthday,
                 now,
             )
             .await?;
-        let card_number = format!("BN{:014}", index + 1);
+        let card_number = CardNumber::parse(&format!("BN{:014}", index + 1))
+            .map_err(|error| ToolsError::Bench(error.to_string()))?;
         let subject = citizen_subject(
             "測試者",
             &format!("{:016}", 8_800_000_000_000_000u64 + index as u64),
@@ -312,7 +304,7 @@ async fn prepare_cards(
                 },
             )?;
             let parsed = CitizenCertificate::from_der(&der)
-                .map_err(|error| AuthorityError::Certificate(error.to_string()))?;
+                .map_err(|error| ToolsError::Bench(error.to_string()))?;
             pair.push(parsed.serial().clone());
             certificates.push(NewCertificate {
                 serial: parsed.serial().clone(),
@@ -333,11 +325,10 @@ async fn prepare_cards(
             encryption_serial: pair
                 .get(1)
                 .cloned()
-                .ok_or_else(|| AuthorityError::Inconsistent("bench pair".into()))?,
+                .ok_or_else(|| ToolsError::Bench("bench pair".into()))?,
             national_id,
             birthday,
-            card_number: CardNumber::parse(&card_number)
-                .map_err(|error| AuthorityError::Config(error.to_string()))?,
+            card_number,
         });
     }
     authority
@@ -353,7 +344,7 @@ async fn renew_one(
     base: &str,
     card: &BenchCard,
     signer: &RsaSigner,
-) -> Result<(), AuthorityError> {
+) -> Result<(), ToolsError> {
     let verdict: VerdictResponse = post(
         http,
         &format!("{base}{VERDICT_PATH}"),
@@ -363,9 +354,9 @@ async fn renew_one(
         },
     )
     .await?;
-    let offer = verdict.challenge.ok_or_else(|| {
-        AuthorityError::Inconsistent(format!("no challenge: {:?}", verdict.verdict))
-    })?;
+    let offer = verdict
+        .challenge
+        .ok_or_else(|| ToolsError::Bench(format!("no challenge: {:?}", verdict.verdict)))?;
     let serial = verdict.certificate_serial;
     let message = proof_message(&offer.challenge, &serial, &card.national_id, card.birthday);
     let renewed: RenewResponse = post(
@@ -373,9 +364,11 @@ async fn renew_one(
         &format!("{base}{RENEW_PATH}"),
         &RenewRequest {
             challenge_id: offer.challenge_id,
-            national_id: card.national_id.as_str().to_owned(),
-            birthday: card.birthday.normalized(),
-            card_signature: Base64Bytes(signer.sign_pkcs1_sha256(&message)?),
+            proof: HolderProof {
+                national_id: card.national_id.as_str().to_owned(),
+                birthday: card.birthday.normalized(),
+                card_signature: Base64Bytes(signer.sign_pkcs1_sha256(&message)?),
+            },
             signature_certificate_serial: serial,
             encryption_certificate_serial: card.encryption_serial.clone(),
             card_number: card.card_number.clone(),
@@ -385,7 +378,7 @@ async fn renew_one(
     let serial_of = |der: &[u8]| {
         CitizenCertificate::from_der(der)
             .map(|certificate| certificate.serial().clone())
-            .map_err(|error| AuthorityError::Certificate(error.to_string()))
+            .map_err(|error| ToolsError::Bench(error.to_string()))
     };
     let _: serde_json::Value = post(
         http,
@@ -404,19 +397,18 @@ async fn post<Q: serde::Serialize, R: serde::de::DeserializeOwned>(
     http: &reqwest::Client,
     url: &str,
     body: &Q,
-) -> Result<R, AuthorityError> {
-    let network = |error: reqwest::Error| AuthorityError::Network(error.to_string());
+) -> Result<R, ToolsError> {
+    let network = |error: reqwest::Error| ToolsError::Bench(error.to_string());
     let response = http.post(url).json(body).send().await.map_err(network)?;
     let status = response.status();
     let bytes = response.bytes().await.map_err(network)?;
     if !status.is_success() {
-        return Err(AuthorityError::Network(format!(
+        return Err(ToolsError::Bench(format!(
             "{url}: {status}: {}",
             String::from_utf8_lossy(&bytes)
         )));
     }
-    serde_json::from_slice(&bytes)
-        .map_err(|error| AuthorityError::Network(format!("{url}: {error}")))
+    serde_json::from_slice(&bytes).map_err(|error| ToolsError::Bench(format!("{url}: {error}")))
 }
 
 /// Signatures per second with `threads` threads signing for `duration`.
@@ -471,9 +463,9 @@ fn percentile(sorted: &[StdDuration], percent: usize) -> StdDuration {
     sorted.get(rank).copied().unwrap_or(StdDuration::ZERO)
 }
 
-fn scratch_directory() -> Result<PathBuf, AuthorityError> {
+fn scratch_directory() -> Result<PathBuf, ToolsError> {
     let nanos = OffsetDateTime::now_utc().unix_timestamp_nanos();
     let path = std::env::temp_dir().join(format!("authority-bench-{}-{nanos}", std::process::id()));
-    crate::files::create_dir(&path)?;
+    authority::files::create_dir(&path)?;
     Ok(path)
 }
