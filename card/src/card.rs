@@ -122,7 +122,7 @@ impl<C: ApduChannel, S: SecureChannel> CitizenCard<C, S> {
     pub async fn read_card_number(&mut self) -> Result<CardNumber, CardError> {
         files::select_path(&mut self.channel, &CARD_NUMBER_PATH).await?;
         let bytes = files::read_binary(&mut self.channel, 0, CARD_NUMBER_LENGTH).await?;
-        CardNumber::parse(&bytes)
+        CardNumber::from_card_bytes(&bytes).map_err(CardError::InvalidCardNumber)
     }
 
     /// Reads the version string (EF 0900/0905), without trailing padding.

@@ -2,7 +2,7 @@
 
 use crate::channel::ChannelError;
 use crate::command::KeyReference;
-use crate::files::Slot;
+use crate::files::{CardNumberError, Slot};
 use crate::identify::Generation;
 use crate::status::StatusWord;
 
@@ -49,7 +49,7 @@ pub enum CardError {
     RenewalNotSupported(Generation),
     /// The card number is not 2 letters and 14 digits.
     #[error("the card number on the card is malformed: {0}")]
-    InvalidCardNumber(String),
+    InvalidCardNumber(CardNumberError),
     /// The card answered a fixed-length read with the wrong number of bytes.
     #[error("the card sent {got} bytes of {what} where {expected} were due")]
     UnexpectedLength {

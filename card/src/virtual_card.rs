@@ -37,8 +37,8 @@ use serde::{Deserialize, Serialize};
 use crate::command::{ins, KeyReference, CLA, HALF_BLOCK, P1_FIRST_HALF, P1_LAST_HALF};
 use crate::command::{PADDED_PIN_LENGTH, PIN_REFERENCE};
 use crate::files::{
-    CardNumber, Slot, CARD_NUMBER_PATH, CERTIFICATES_PATH, CERTIFICATE_FILE_SIZE, MF, SLOT_SIZE,
-    VERSION_PATH,
+    CardNumber, CardNumberError, Slot, CARD_NUMBER_PATH, CERTIFICATES_PATH, CERTIFICATE_FILE_SIZE,
+    MF, SLOT_SIZE, VERSION_PATH,
 };
 use crate::pin::Pin;
 use crate::signature::BLOCK_LENGTH;
@@ -64,7 +64,7 @@ pub const DEFAULT_VERSION: &str = "REF V1.0";
 pub enum VirtualCardError {
     /// The card number is not 2 capital letters and 14 digits.
     #[error("invalid card number: {0}")]
-    CardNumber(String),
+    CardNumber(CardNumberError),
     /// A key is not an RSA-2048 key, or its PKCS#8 encoding is broken.
     #[error("the {key} is unusable: {reason}")]
     Key {
@@ -288,8 +288,8 @@ impl VirtualCard {
         signature_key: &PrivateKey,
         certificates: &CardCertificates<'_>,
     ) -> Result<VirtualCard, VirtualCardError> {
-        let number = CardNumber::parse(card_number.as_bytes())
-            .map_err(|e| VirtualCardError::CardNumber(e.to_string()))?;
+        let number = CardNumber::from_card_bytes(card_number.as_bytes())
+            .map_err(VirtualCardError::CardNumber)?;
         let pkcs8 = |key: KeyReference, private: &PrivateKey| {
             check_key(key, private)?;
             private
@@ -315,7 +315,7 @@ impl VirtualCard {
                 VirtualFile {
                     path: FilePath(CARD_NUMBER_PATH.to_vec()),
                     writable: false,
-                    data: number.as_str().as_bytes().to_vec(),
+                    data: number.as_bytes().to_vec(),
                 },
                 VirtualFile {
                     path: FilePath(VERSION_PATH.to_vec()),
