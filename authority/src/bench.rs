@@ -22,13 +22,13 @@ use renewal::api::{
     COMPLETE_PATH, RENEW_PATH, VERDICT_PATH,
 };
 use renewal::proof::proof_message;
-use renewal::{Birthday, CardNumber, CertificateStatus, CitizenCertificate, NationalId};
+use renewal::{Birthday, CardNumber, CertificateStatus, CitizenCertificate, KeyRole, NationalId};
 use time::{Duration, OffsetDateTime};
 
 use crate::clock::Clock;
 use crate::demo::{fictional_national_id, generate_card_keys, second_generation_validity};
 use crate::error::AuthorityError;
-use crate::issuance::{self, citizen_subject, CertificateOrder, CertificateRole};
+use crate::issuance::{self, citizen_subject, CertificateOrder};
 use crate::routes::api_router;
 use crate::service::Authority;
 use crate::signer::RsaSigner;
@@ -298,8 +298,8 @@ async fn prepare_cards(
         )?;
         let mut pair = Vec::new();
         for (role, public_key) in [
-            (CertificateRole::Signature, &signature_key),
-            (CertificateRole::Encryption, &encryption_key),
+            (KeyRole::Signature, &signature_key),
+            (KeyRole::Encryption, &encryption_key),
         ] {
             let der = issuance::issue(
                 authority.ca(),

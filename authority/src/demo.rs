@@ -17,13 +17,13 @@ use card::virtual_card::{CardCertificates, VirtualCard, VirtualCardState};
 use card::Pin;
 use renewal::national_id::letter_code;
 use renewal::rules::renewed_validity;
-use renewal::{Birthday, CertificateStatus, CitizenCertificate, NationalId, Validity};
+use renewal::{Birthday, CertificateStatus, CitizenCertificate, KeyRole, NationalId, Validity};
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime, Time};
 
 use crate::error::AuthorityError;
 use crate::files;
-use crate::issuance::{self, citizen_subject, CertificateOrder, CertificateRole};
+use crate::issuance::{self, citizen_subject, CertificateOrder};
 use crate::service::Authority;
 use crate::signer::generate_rsa_key;
 use crate::storage::{NewCertificate, NewRenewal};
@@ -340,24 +340,23 @@ async fn create_card(
     let validity = case.original_validity(now);
     let issue_pair =
         |validity: Validity| -> Result<(NewCertificate, NewCertificate), AuthorityError> {
-            let one =
-                |role: CertificateRole, key: &[u8]| -> Result<NewCertificate, AuthorityError> {
-                    let signer = crate::signer::RsaSigner::from_pkcs8(key)?;
-                    let der = issuance::issue(
-                        authority.ca(),
-                        &CertificateOrder {
-                            subject: citizen_subject(&holder.name, &holder.subject_serial_number)?,
-                            public_key: signer.public_key().spki()?,
-                            role,
-                            id_last_four: national_id.last_four().to_owned(),
-                            validity,
-                        },
-                    )?;
-                    new_certificate(&der, holder_id, &holder.card_number, role, case.status())
-                };
+            let one = |role: KeyRole, key: &[u8]| -> Result<NewCertificate, AuthorityError> {
+                let signer = crate::signer::RsaSigner::from_pkcs8(key)?;
+                let der = issuance::issue(
+                    authority.ca(),
+                    &CertificateOrder {
+                        subject: citizen_subject(&holder.name, &holder.subject_serial_number)?,
+                        public_key: signer.public_key().spki()?,
+                        role,
+                        id_last_four: national_id.last_four().to_owned(),
+                        validity,
+                    },
+                )?;
+                new_certificate(&der, holder_id, &holder.card_number, role, case.status())
+            };
             Ok((
-                one(CertificateRole::Signature, &keys.signature)?,
-                one(CertificateRole::Encryption, &keys.encryption)?,
+                one(KeyRole::Signature, &keys.signature)?,
+                one(KeyRole::Encryption, &keys.encryption)?,
             ))
         };
     let (signature, encryption) = issue_pair(validity)?;
@@ -431,7 +430,7 @@ fn new_certificate(
     der: &[u8],
     holder_id: i64,
     card_number: &str,
-    role: CertificateRole,
+    role: KeyRole,
     status: CertificateStatus,
 ) -> Result<NewCertificate, AuthorityError> {
     let parsed = CitizenCertificate::from_der(der)

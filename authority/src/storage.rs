@@ -28,7 +28,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
-use renewal::{CertificateSerial, CertificateStatus, Validity};
+use renewal::{CertificateSerial, CertificateStatus, KeyRole, Validity};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::pool::PoolOptions;
 use sqlx::{Any, AnyConnection, AnyPool, Connection, Executor, Row};
@@ -36,7 +36,6 @@ use time::OffsetDateTime;
 
 use crate::audit::AuditEntry;
 use crate::error::AuthorityError;
-use crate::issuance::CertificateRole;
 use readers::{Reader, Readers};
 use writer::{BoxFuture, Writer};
 
@@ -76,7 +75,7 @@ pub struct CertificateRecord {
     /// The card it is on.
     pub card_number: String,
     /// Signature or encryption.
-    pub role: CertificateRole,
+    pub role: KeyRole,
     /// Valid, revoked or suspended.
     pub status: CertificateStatus,
     /// Its validity.
@@ -97,7 +96,7 @@ pub struct NewCertificate {
     /// The card it is on.
     pub card_number: String,
     /// Signature or encryption.
-    pub role: CertificateRole,
+    pub role: KeyRole,
     /// Status.
     pub status: CertificateStatus,
     /// Validity.
@@ -1000,7 +999,7 @@ fn issued_renewal_query(condition: &str) -> String {
 
 fn issued_renewal_from_row(row: &AnyRow) -> Result<IssuedRenewal, AuthorityError> {
     let renewal = renewal_at(row, 0)?;
-    let certificate = |at: usize, role: CertificateRole| {
+    let certificate = |at: usize, role: KeyRole| {
         // The id is NULL when the outer join found no certificate of this role.
         match row.try_get::<Option<i64>, _>(at)? {
             Some(_) => certificate_at(row, at),
@@ -1015,8 +1014,8 @@ fn issued_renewal_from_row(row: &AnyRow) -> Result<IssuedRenewal, AuthorityError
     let encryption_at = signature_at + CERTIFICATE_FIELDS.len();
     let original_at = encryption_at + CERTIFICATE_FIELDS.len();
     Ok(IssuedRenewal {
-        signature: certificate(signature_at, CertificateRole::Signature)?,
-        encryption: certificate(encryption_at, CertificateRole::Encryption)?,
+        signature: certificate(signature_at, KeyRole::Signature)?,
+        encryption: certificate(encryption_at, KeyRole::Encryption)?,
         original_validity: Validity {
             not_before: instant(row.try_get(original_at)?)?,
             not_after: instant(row.try_get(original_at + 1)?)?,
@@ -1200,7 +1199,7 @@ fn certificate_at(row: &AnyRow, at: usize) -> Result<CertificateRecord, Authorit
             .map_err(|error| AuthorityError::Inconsistent(error.to_string()))?,
         holder_id: row.try_get(at + 2)?,
         card_number: row.try_get(at + 3)?,
-        role: CertificateRole::parse(&role)
+        role: KeyRole::parse(&role)
             .ok_or_else(|| AuthorityError::Inconsistent(format!("certificate role {role:?}")))?,
         status: parse_status(&status)?,
         validity: Validity {

@@ -1,7 +1,7 @@
 //! What can go wrong talking to the citizen card. Errors never carry the PIN.
 
 use crate::channel::ChannelError;
-use crate::command::KeyReference;
+use crate::command::KeyRole;
 use crate::files::{CardNumberError, Slot};
 use crate::identify::Generation;
 use crate::status::StatusWord;
@@ -98,7 +98,7 @@ pub enum CardError {
     )]
     BadSignature {
         /// The key used.
-        key: KeyReference,
+        key: KeyRole,
     },
 }
 

@@ -24,7 +24,7 @@ use der::{Decode, Encode};
 use x509_cert::Certificate;
 
 use crate::channel::{exchange, ApduChannel, ChannelLimits};
-use crate::command::{Command, KeyReference};
+use crate::command::{Command, KeyRole};
 use crate::error::CardError;
 use crate::status::Meaning;
 
@@ -90,20 +90,12 @@ impl Slot {
         }
     }
 
-    /// The card key whose certificate this slot holds (user certificates only).
-    pub fn key(self) -> Option<KeyReference> {
+    /// The role of the card key whose certificate this slot holds (user certificates only).
+    pub fn role(self) -> Option<KeyRole> {
         match self {
-            Slot::Encryption => Some(KeyReference::Encryption),
-            Slot::Signature => Some(KeyReference::Signature),
+            Slot::Encryption => Some(KeyRole::Encryption),
+            Slot::Signature => Some(KeyRole::Signature),
             Slot::RootCa | Slot::IssuingCa => None,
-        }
-    }
-
-    /// The slot of a key's certificate.
-    pub fn of_key(key: KeyReference) -> Slot {
-        match key {
-            KeyReference::Encryption => Slot::Encryption,
-            KeyReference::Signature => Slot::Signature,
         }
     }
 
@@ -117,14 +109,27 @@ impl Slot {
     }
 }
 
+/// The slot of a key's certificate.
+impl From<KeyRole> for Slot {
+    fn from(role: KeyRole) -> Slot {
+        match role {
+            KeyRole::Encryption => Slot::Encryption,
+            KeyRole::Signature => Slot::Signature,
+        }
+    }
+}
+
 impl fmt::Display for Slot {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+        let name = match self {
             Slot::RootCa => "root CA certificate",
             Slot::IssuingCa => "issuing CA certificate",
-            Slot::Encryption => "user certificate 1 (encryption)",
-            Slot::Signature => "user certificate 2 (signature)",
-        })
+            Slot::Encryption | Slot::Signature => "user certificate",
+        };
+        match self.role() {
+            Some(role) => write!(f, "{name} {} ({})", role.user_certificate(), role.as_str()),
+            None => f.write_str(name),
+        }
     }
 }
 
@@ -414,8 +419,8 @@ mod tests {
             CERTIFICATE_FILE_SIZE
         );
         assert_eq!(
-            Slot::of_key(KeyReference::Signature).key(),
-            Some(KeyReference::Signature)
+            Slot::from(KeyRole::Signature).role(),
+            Some(KeyRole::Signature)
         );
     }
 

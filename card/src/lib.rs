@@ -69,7 +69,7 @@ pub mod virtual_card;
 
 pub use card::CitizenCard;
 pub use channel::{ApduChannel, ChannelError, ChannelErrorKind, ChannelLimits};
-pub use command::KeyReference;
+pub use command::KeyRole;
 pub use error::CardError;
 pub use files::{
     CardNumber, CardNumberError, Certificates, CorruptSlot, Slot, SlotContent, StoredCertificate,

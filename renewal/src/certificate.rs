@@ -28,6 +28,7 @@ use x509_cert::time::Time;
 use x509_cert::Certificate;
 
 use crate::rules::Validity;
+use crate::KeyRole;
 
 /// Object identifiers of the MOICA profile (Taiwan's arc 2.16.886).
 pub mod oid {
@@ -226,22 +227,6 @@ impl KeyUsage {
     pub fn encrypts(&self) -> bool {
         self.key_encipherment || self.data_encipherment
     }
-}
-
-/// What the certificate's key is for, as the card's two user certificates differ.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum KeyRole {
-    /// Signature only (the card's key reference `02`).
-    Signature,
-    /// Encryption only (the card's key reference `01`).
-    Encryption,
-    /// Both signature and encryption bits are set.
-    SignatureAndEncryption,
-    /// Certificate or CRL signing (a CA).
-    CertificateAuthority,
-    /// No key usage extension, or none of the above bits.
-    Unspecified,
 }
 
 /// An RSA public key's integers, big-endian without leading zeros.
@@ -498,23 +483,18 @@ impl CitizenCertificate {
         self.is_ca
     }
 
-    /// What the key is for: the card holds one signature and one encryption certificate.
-    pub fn key_role(&self) -> KeyRole {
-        let Some(usage) = self.key_usage else {
-            return if self.is_ca {
-                KeyRole::CertificateAuthority
-            } else {
-                KeyRole::Unspecified
-            };
-        };
+    /// Which of the card's two user certificates this is, by its key usage: signature only or
+    /// encryption only. `None` for a CA (basic constraints, certificate or CRL signing), a key
+    /// that does both, or no key usage.
+    pub fn key_role(&self) -> Option<KeyRole> {
+        let usage = self.key_usage?;
         if self.is_ca || usage.key_cert_sign || usage.crl_sign {
-            return KeyRole::CertificateAuthority;
+            return None;
         }
         match (usage.signs(), usage.encrypts()) {
-            (true, false) => KeyRole::Signature,
-            (false, true) => KeyRole::Encryption,
-            (true, true) => KeyRole::SignatureAndEncryption,
-            (false, false) => KeyRole::Unspecified,
+            (true, false) => Some(KeyRole::Signature),
+            (false, true) => Some(KeyRole::Encryption),
+            (true, true) | (false, false) => None,
         }
     }
 

@@ -60,13 +60,11 @@ mod wire;
 
 pub use api::{ApiError, ErrorCode};
 pub use birthday::{Birthday, BirthdayError};
-pub use certificate::{
-    CertificateError, CertificateSerial, CertificateView, CitizenCertificate, KeyRole,
-};
+pub use certificate::{CertificateError, CertificateSerial, CertificateView, CitizenCertificate};
 pub use language::Language;
 pub use national_id::{NationalId, NationalIdError};
 pub use proof::Challenge;
 pub use receipt::{mask_holder_name, Receipt, RenewalNumber};
 pub use roc_date::RocDate;
 pub use rules::{decide, CertificateStatus, RenewalRecord, Validity, Verdict};
-pub use terms::{CardNumber, CardNumberError};
+pub use terms::{CardNumber, CardNumberError, KeyRole};
