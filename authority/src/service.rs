@@ -33,6 +33,7 @@ use renewal::{
     Challenge, CitizenCertificate, ErrorCode, NationalId, Receipt, RenewalNumber, RenewalRecord,
 };
 use ring::rand::SecureRandom;
+use terms::hex::upper as hex;
 use time::{Duration, OffsetDateTime};
 
 use crate::audit::AuditEntry;
@@ -1074,10 +1075,6 @@ fn new_renewal_number(
         date.day(),
         hex(&suffix)
     ))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02X}")).collect()
 }
 
 fn rfc3339(instant: OffsetDateTime) -> String {

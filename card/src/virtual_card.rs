@@ -775,28 +775,18 @@ fn success(mut data: Vec<u8>) -> Vec<u8> {
     data
 }
 
-/// Bytes as a hex string in the saved state.
+/// Bytes as a lower-case hex string in the saved state.
 mod hex_bytes {
     use serde::{Deserialize, Deserializer, Serializer};
+    use terms::hex;
 
     pub fn serialize<S: Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
-        let text: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        serializer.serialize_str(&text)
+        serializer.serialize_str(&hex::lower(bytes))
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
         let text = String::deserialize(deserializer)?;
-        if text.len() % 2 != 0 {
-            return Err(serde::de::Error::custom("odd number of hex digits"));
-        }
-        (0..text.len())
-            .step_by(2)
-            .map(|i| {
-                text.get(i..i + 2)
-                    .and_then(|pair| u8::from_str_radix(pair, 16).ok())
-                    .ok_or_else(|| serde::de::Error::custom("not hex"))
-            })
-            .collect()
+        hex::parse(&text).map_err(serde::de::Error::custom)
     }
 }
 

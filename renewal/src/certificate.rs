@@ -16,6 +16,7 @@ use der::asn1::{AnyRef, ObjectIdentifier, OctetStringRef, PrintableStringRef, Ui
 use der::{Decode, Encode, Sequence};
 use serde::{Deserialize, Serialize};
 use spki::SubjectPublicKeyInfoOwned;
+use terms::hex;
 use thiserror::Error;
 use x509_cert::attr::AttributeTypeAndValue;
 use x509_cert::certificate::TbsCertificate;
@@ -144,26 +145,16 @@ impl CertificateSerial {
 
     /// Upper-case hex (`88D05A1C…`).
     pub fn to_hex(&self) -> String {
-        self.0.iter().map(|byte| format!("{byte:02X}")).collect()
+        hex::upper(&self.0)
     }
 
-    /// Reads hex; `:` and spaces between bytes are ignored, and so is a sign-padding `00` before
-    /// a byte of 80 or more (`00:88:D0…` as some tools print it is `88D0…`).
+    /// Reads hex ([`terms::hex::parse`]: `:` or spaces may separate bytes); a sign-padding `00`
+    /// before a byte of 80 or more is ignored (`00:88:D0…` as some tools print it is `88D0…`).
     pub fn from_hex(text: &str) -> Result<Self, SerialError> {
-        let digits: Vec<u8> = text.bytes().filter(|b| !matches!(b, b':' | b' ')).collect();
-        if digits.is_empty() || !digits.len().is_multiple_of(2) {
-            return Err(SerialError::NotHex(text.to_owned()));
+        match hex::parse(text) {
+            Ok(bytes) if !bytes.is_empty() => Ok(Self::from_der_integer_bytes(&bytes)),
+            _ => Err(SerialError::NotHex(text.to_owned())),
         }
-        digits
-            .chunks(2)
-            .map(|pair| {
-                std::str::from_utf8(pair)
-                    .ok()
-                    .and_then(|pair| u8::from_str_radix(pair, 16).ok())
-            })
-            .collect::<Option<Vec<u8>>>()
-            .map(|bytes| Self::from_der_integer_bytes(&bytes))
-            .ok_or_else(|| SerialError::NotHex(text.to_owned()))
     }
 }
 
@@ -673,15 +664,7 @@ fn attribute_to_string(atv: &AttributeTypeAndValue) -> String {
                 .decode_as::<PrintableStringRef<'_>>()
                 .map(|s| s.to_string())
         })
-        .unwrap_or_else(|_| {
-            let hex: String = atv
-                .value
-                .value()
-                .iter()
-                .map(|b| format!("{b:02X}"))
-                .collect();
-            format!("#{hex}")
-        });
+        .unwrap_or_else(|_| format!("#{}", hex::upper(atv.value.value())));
     format!("{label}={value}")
 }
 

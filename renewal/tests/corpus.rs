@@ -10,6 +10,7 @@ use std::path::PathBuf;
 
 use renewal::certificate::{CertificateType, ProfileError};
 use renewal::{CitizenCertificate, KeyRole};
+use terms::hex::upper as hex;
 use time::macros::datetime;
 
 fn corpus_dir() -> PathBuf {
@@ -32,10 +33,6 @@ fn read(name: &str) -> CitizenCertificate {
         )
     });
     CitizenCertificate::from_der(&der).unwrap_or_else(|e| panic!("{name}: {e}"))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02X}")).collect()
 }
 
 #[test]
