@@ -13,7 +13,7 @@ use app::flow::explain::explain_verdict;
 use app::flow::machine::Effect;
 use app::flow::{
     BrowserEnvironment, CcidCard, Deployment, FlowState, IdentityPurpose, InsertNotice, NextAction,
-    PinStatus, ReaderProblem, RenewalFlow, RenewingStep, UnsupportedReason, UserSlot,
+    PinStatus, ReaderProblem, RenewalFlow, RenewingStep, UnsupportedReason,
 };
 use app::i18n::{Key, Language};
 use authority_tools::demo::{DemoCase, DemoHolder};
@@ -26,7 +26,7 @@ use common::{reader_with, BrowserLikeTransport, SimChooser, Tab};
 use futures_executor::block_on;
 use renewal::api::{COMPLETE_PATH, RENEW_PATH, RESUME_PATH, VERDICT_PATH};
 use renewal::rules::{classify_term, Term};
-use renewal::{CitizenCertificate, Verdict};
+use renewal::{CitizenCertificate, KeyRole, Verdict};
 
 type Flow = RenewalFlow<CcidCard<BrowserLikeTransport>, HttpAuthorityPort>;
 
@@ -455,7 +455,7 @@ fn interrupted_while_writing(commands: u32) -> (Setup, Vec<u8>) {
     let seen = Rc::clone(&written);
     setup.recorded.flow.set_step_observer(move |_, effect| {
         if let Some(Effect::WriteCertificate {
-            slot: UserSlot::Signature,
+            slot: KeyRole::Signature,
             der,
         }) = effect
         {

@@ -22,11 +22,11 @@ use renewal::api::{
     VerdictResponse, COMPLETE_PATH, RENEW_PATH, VERDICT_PATH,
 };
 use renewal::proof::proof_message;
-use renewal::{Birthday, CardNumber, CertificateStatus, CitizenCertificate, NationalId};
+use renewal::{Birthday, CardNumber, CertificateStatus, CitizenCertificate, KeyRole, NationalId};
 use time::{Duration, OffsetDateTime};
 
 use authority::clock::Clock;
-use authority::issuance::{self, citizen_subject, CertificateOrder, CertificateRole};
+use authority::issuance::{self, citizen_subject, CertificateOrder};
 use authority::routes::api_router;
 use authority::signer::RsaSigner;
 use authority::storage::NewCertificate;
@@ -290,8 +290,8 @@ async fn prepare_cards(
         )?;
         let mut pair = Vec::new();
         for (role, public_key) in [
-            (CertificateRole::Signature, &signature_key),
-            (CertificateRole::Encryption, &encryption_key),
+            (KeyRole::Signature, &signature_key),
+            (KeyRole::Encryption, &encryption_key),
         ] {
             let der = issuance::issue(
                 authority.ca(),

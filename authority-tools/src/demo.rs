@@ -14,7 +14,7 @@
 use std::path::{Path, PathBuf};
 
 use authority::files;
-use authority::issuance::{self, citizen_subject, CertificateOrder, CertificateRole};
+use authority::issuance::{self, citizen_subject, CertificateOrder};
 use authority::signer::{generate_rsa_key, RsaSigner};
 use authority::storage::{NewCertificate, NewRenewal};
 use authority::Authority;
@@ -22,6 +22,7 @@ use card::virtual_card::{CardCertificates, VirtualCard, VirtualCardState, PIN_TR
 use card::Pin;
 use renewal::national_id::letter_code;
 use renewal::rules::renewed_validity;
+use renewal::KeyRole;
 use renewal::{
     Birthday, CardNumber, CertificateStatus, CitizenCertificate, NationalId, RenewalNumber,
     Validity,
@@ -453,7 +454,7 @@ async fn create_card(
         .await?;
     let validity = case.original_validity(now);
     let issue_pair = |validity: Validity| -> Result<(NewCertificate, NewCertificate), ToolsError> {
-        let one = |role: CertificateRole, key: &[u8]| -> Result<NewCertificate, ToolsError> {
+        let one = |role: KeyRole, key: &[u8]| -> Result<NewCertificate, ToolsError> {
             let signer = RsaSigner::from_pkcs8(key)?;
             let der = issuance::issue(
                 authority.ca(),
@@ -468,8 +469,8 @@ async fn create_card(
             new_certificate(&der, holder_id, &card_number, role, spec.status)
         };
         Ok((
-            one(CertificateRole::Signature, &keys.signature)?,
-            one(CertificateRole::Encryption, &keys.encryption)?,
+            one(KeyRole::Signature, &keys.signature)?,
+            one(KeyRole::Encryption, &keys.encryption)?,
         ))
     };
     let (signature, encryption) = issue_pair(validity)?;
@@ -552,7 +553,7 @@ fn new_certificate(
     der: &[u8],
     holder_id: i64,
     card_number: &CardNumber,
-    role: CertificateRole,
+    role: KeyRole,
     status: CertificateStatus,
 ) -> Result<NewCertificate, ToolsError> {
     let parsed = CitizenCertificate::from_der(der)

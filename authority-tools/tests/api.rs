@@ -5,11 +5,11 @@
 
 mod common;
 
-use authority::issuance::{self, citizen_subject, CertificateOrder, CertificateRole};
+use authority::issuance::{self, citizen_subject, CertificateOrder};
 use authority::signer::RsaSigner;
 use authority_tools::demo::DemoCase;
 use card::virtual_card::VirtualCard;
-use card::{identify, CitizenCard, KeyReference, Pin, Slot, VerifyOutcome};
+use card::{identify, CitizenCard, KeyRole, Pin, Slot, VerifyOutcome};
 use ccid::sim::{SimReader, SimReaderConfig};
 use ccid::Reader;
 use common::{assert_refused, serial_of, Harness, START};
@@ -80,11 +80,7 @@ async fn whole_renewal_with_a_virtual_card_from_verdict_to_receipt() {
         Birthday::parse(&typed_birthday).unwrap(),
     );
     let card_signature = card
-        .sign(
-            KeyReference::Signature,
-            &message,
-            signature_slot.certificate(),
-        )
+        .sign(KeyRole::Signature, &message, signature_slot.certificate())
         .await
         .unwrap();
     let request = renewal::api::RenewRequest {
@@ -107,16 +103,8 @@ async fn whole_renewal_with_a_virtual_card_from_verdict_to_receipt() {
     let expected = renewed_validity(&original.validity()).unwrap();
     assert_eq!(renewed.renewed_validity, expected);
     for (new, old_der, role) in [
-        (
-            &new_signature,
-            signature_slot.der(),
-            CertificateRole::Signature,
-        ),
-        (
-            &new_encryption,
-            encryption_slot.der(),
-            CertificateRole::Encryption,
-        ),
+        (&new_signature, signature_slot.der(), KeyRole::Signature),
+        (&new_encryption, encryption_slot.der(), KeyRole::Encryption),
     ] {
         let old = CitizenCertificate::from_der(old_der).unwrap();
         assert_eq!(new.subject(), old.subject());
@@ -128,7 +116,7 @@ async fn whole_renewal_with_a_virtual_card_from_verdict_to_receipt() {
         assert_eq!(new.validity(), renewed_validity(&old.validity()).unwrap());
         assert_ne!(new.serial(), old.serial());
         assert_eq!(new.holder().unwrap(), old.holder().unwrap());
-        assert_eq!(CertificateRole::of(new), Some(role));
+        assert_eq!(new.key_role(), Some(role));
         assert_eq!(new.issuer(), "C=TW, O=行政院, OU=內政部憑證管理中心");
         assert_eq!(
             new.authority_key_id(),
@@ -344,8 +332,8 @@ async fn a_term_neither_5_nor_8_years_is_refused() {
         .holder_id;
     let mut ders = Vec::new();
     for (role, key) in [
-        (CertificateRole::Signature, &demo.keys.signature),
-        (CertificateRole::Encryption, &demo.keys.encryption),
+        (KeyRole::Signature, &demo.keys.signature),
+        (KeyRole::Encryption, &demo.keys.encryption),
     ] {
         let signer = RsaSigner::from_pkcs8(key).unwrap();
         let der = issuance::issue(
@@ -512,7 +500,7 @@ async fn bad_input_is_refused_with_its_code_and_writes_only_the_audit_line() {
     let order = CertificateOrder {
         subject: citizen_subject("查無人", "9900000000000099").unwrap(),
         public_key: signer.public_key().spki().unwrap(),
-        role: CertificateRole::Signature,
+        role: KeyRole::Signature,
         id_last_four: "0099".into(),
         validity: CitizenCertificate::from_der(&demo.signature_certificate)
             .unwrap()

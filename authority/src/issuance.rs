@@ -16,7 +16,6 @@ use der::{Decode, Encode, Tag};
 use renewal::certificate::oid;
 use renewal::{CertificateSerial, CitizenCertificate, KeyRole, Validity};
 use ring::rand::{SecureRandom, SystemRandom};
-use serde::{Deserialize, Serialize};
 use spki::{SubjectPublicKeyInfoOwned, SubjectPublicKeyInfoRef};
 use x509_cert::attr::{Attribute, AttributeTypeAndValue};
 use x509_cert::builder::{self, Builder, CertificateBuilder};
@@ -38,46 +37,6 @@ use crate::signer::RsaSignature;
 /// Bytes of a fresh certificate serial (RFC 5280 allows up to 20).
 pub const SERIAL_LENGTH: usize = 16;
 
-/// Which of the card's two user certificates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CertificateRole {
-    /// The signature certificate (card key `02`).
-    Signature,
-    /// The encryption certificate (card key `01`).
-    Encryption,
-}
-
-impl CertificateRole {
-    /// The role's name in the database.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CertificateRole::Signature => "signature",
-            CertificateRole::Encryption => "encryption",
-        }
-    }
-
-    /// From the database's name.
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "signature" => Some(CertificateRole::Signature),
-            "encryption" => Some(CertificateRole::Encryption),
-            _ => None,
-        }
-    }
-
-    /// The role a certificate's key usage gives it, if it is one of the card's two.
-    pub fn of(certificate: &CitizenCertificate) -> Option<Self> {
-        match certificate.key_role() {
-            KeyRole::Signature => Some(CertificateRole::Signature),
-            KeyRole::Encryption => Some(CertificateRole::Encryption),
-            KeyRole::SignatureAndEncryption
-            | KeyRole::CertificateAuthority
-            | KeyRole::Unspecified => None,
-        }
-    }
-}
-
 /// A new certificate to issue for a holder: everything the profile needs.
 #[derive(Debug, Clone)]
 pub struct CertificateOrder {
@@ -86,7 +45,7 @@ pub struct CertificateOrder {
     /// The holder's public key.
     pub public_key: SubjectPublicKeyInfoOwned,
     /// Signature or encryption.
-    pub role: CertificateRole,
+    pub role: KeyRole,
     /// The last 4 digits of the holder's national ID number.
     pub id_last_four: String,
     /// The validity period.
@@ -188,7 +147,7 @@ pub fn renew(
     original: &CitizenCertificate,
     validity: Validity,
 ) -> Result<Issued, AuthorityError> {
-    let role = CertificateRole::of(original).ok_or_else(|| {
+    let role = original.key_role().ok_or_else(|| {
         AuthorityError::Certificate(
             "the original is neither a signature nor an encryption certificate".into(),
         )
@@ -211,7 +170,7 @@ pub fn renew(
 struct CitizenProfile {
     issuer: Name,
     subject: Name,
-    role: CertificateRole,
+    role: KeyRole,
     id_last_four: String,
 }
 
@@ -238,8 +197,8 @@ impl builder::profile::BuilderProfile for CitizenProfile {
         let ski = SubjectKeyIdentifier::try_from(spk)?;
         extensions.push((&ski).to_extension(subject, &extensions)?);
         let usage = match self.role {
-            CertificateRole::Signature => KeyUsages::DigitalSignature | KeyUsages::NonRepudiation,
-            CertificateRole::Encryption => KeyUsages::KeyEncipherment | KeyUsages::DataEncipherment,
+            KeyRole::Signature => KeyUsages::DigitalSignature | KeyUsages::NonRepudiation,
+            KeyRole::Encryption => KeyUsages::KeyEncipherment | KeyUsages::DataEncipherment,
         };
         extensions.push((&KeyUsage(usage)).to_extension(subject, &extensions)?);
         let policies = CertificatePolicies(vec![PolicyInformation {

@@ -27,11 +27,13 @@ use renewal::api::{
 };
 use renewal::proof::{proof_message, CHALLENGE_LENGTH};
 use renewal::rules::renewed_validity;
+use renewal::KeyRole;
 use renewal::{
     decide, mask_holder_name, ApiError, Birthday, CardNumber, CertificateSerial, CertificateStatus,
     Challenge, CitizenCertificate, ErrorCode, NationalId, Receipt, RenewalNumber, RenewalRecord,
 };
 use ring::rand::SecureRandom;
+use terms::hex::upper as hex;
 use time::{Duration, OffsetDateTime};
 
 use crate::audit::AuditEntry;
@@ -39,7 +41,7 @@ use crate::ca::CertificateAuthority;
 use crate::clock::Clock;
 use crate::error::AuthorityError;
 use crate::identity::IdentityKey;
-use crate::issuance::{self, CertificateRole};
+use crate::issuance;
 use crate::signer::verify_pkcs1_sha256;
 use crate::storage::{
     CertificateRecord, ChallengeContext, ChallengeRecord, ChallengeWrite, IssueOutcome,
@@ -370,7 +372,7 @@ impl Authority {
         certificate
             .holder()
             .map_err(|error| Refusal::new(ErrorCode::NotCitizenCertificate, error.to_string()))?;
-        if CertificateRole::of(&certificate) != Some(CertificateRole::Signature) {
+        if certificate.key_role() != Some(KeyRole::Signature) {
             return Err(Refusal::new(
                 ErrorCode::NotCitizenCertificate,
                 "a verdict is asked for the card's signature certificate",
@@ -576,8 +578,8 @@ impl Authority {
                         "the authority has no record of the encryption certificate",
                     )
                 })?;
-                let same_card = certificate.role == CertificateRole::Signature
-                    && encryption.role == CertificateRole::Encryption
+                let same_card = certificate.role == KeyRole::Signature
+                    && encryption.role == KeyRole::Encryption
                     && encryption.card_number == certificate.card_number
                     && encryption.holder_id == certificate.holder_id
                     && encryption.issued_by_renewal_id == certificate.issued_by_renewal_id;
@@ -1103,10 +1105,6 @@ fn new_renewal_number(
         hex(&suffix)
     );
     RenewalNumber::parse(&number).map_err(|error| AuthorityError::Inconsistent(error.to_string()))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02X}")).collect()
 }
 
 fn rfc3339(instant: OffsetDateTime) -> String {

@@ -29,7 +29,7 @@ use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use renewal::{
-    Birthday, CardNumber, CertificateSerial, CertificateStatus, RenewalNumber, Validity,
+    Birthday, CardNumber, CertificateSerial, CertificateStatus, KeyRole, RenewalNumber, Validity,
 };
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::pool::PoolOptions;
@@ -38,7 +38,6 @@ use time::OffsetDateTime;
 
 use crate::audit::AuditEntry;
 use crate::error::AuthorityError;
-use crate::issuance::CertificateRole;
 use readers::{Reader, Readers};
 use writer::{BoxFuture, Writer};
 
@@ -78,7 +77,7 @@ pub struct CertificateRecord {
     /// The card it is on.
     pub card_number: CardNumber,
     /// Signature or encryption.
-    pub role: CertificateRole,
+    pub role: KeyRole,
     /// Valid, revoked or suspended.
     pub status: CertificateStatus,
     /// Its validity.
@@ -99,7 +98,7 @@ pub struct NewCertificate {
     /// The card it is on.
     pub card_number: CardNumber,
     /// Signature or encryption.
-    pub role: CertificateRole,
+    pub role: KeyRole,
     /// Status.
     pub status: CertificateStatus,
     /// Validity.
@@ -1026,7 +1025,7 @@ impl<'r> Columns<'r> {
             holder_id: self.get("holder_id")?,
             card_number: self.parse("card_number", CardNumber::parse)?,
             role: self.parse("role", |text| {
-                CertificateRole::parse(text).ok_or("not a certificate role")
+                KeyRole::parse(text).ok_or("not a certificate role")
             })?,
             status: self.parse("status", parse_status)?,
             validity: Validity {
@@ -1084,7 +1083,7 @@ fn issued_renewal_query(condition: &str) -> String {
 
 fn issued_renewal_from_row(row: &AnyRow) -> Result<IssuedRenewal, AuthorityError> {
     let renewal = Columns::new(row, "r").renewal()?;
-    let certificate = |alias: &'static str, role: CertificateRole| {
+    let certificate = |alias: &'static str, role: KeyRole| {
         Columns::new(row, alias)
             .optional(Columns::certificate)?
             .ok_or_else(|| {
@@ -1097,8 +1096,8 @@ fn issued_renewal_from_row(row: &AnyRow) -> Result<IssuedRenewal, AuthorityError
     };
     let original = Columns::new(row, "o");
     Ok(IssuedRenewal {
-        signature: certificate("s", CertificateRole::Signature)?,
-        encryption: certificate("e", CertificateRole::Encryption)?,
+        signature: certificate("s", KeyRole::Signature)?,
+        encryption: certificate("e", KeyRole::Encryption)?,
         original_validity: Validity {
             not_before: original.instant("not_before")?,
             not_after: original.instant("not_after")?,

@@ -3,9 +3,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use authority::audit::AuditEntry;
-use authority::issuance::CertificateRole;
 use authority::storage::{ChallengeRecord, NewCertificate, Storage};
-use renewal::{Birthday, CardNumber, CertificateSerial, CertificateStatus, Validity};
+use renewal::{Birthday, CardNumber, CertificateSerial, CertificateStatus, KeyRole, Validity};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
@@ -30,7 +29,7 @@ fn certificate(serial: u8, holder_id: i64) -> NewCertificate {
         serial: CertificateSerial::from_der_integer_bytes(&[0x40, serial]),
         holder_id,
         card_number: CardNumber::parse("DM00000000000001").unwrap(),
-        role: CertificateRole::Signature,
+        role: KeyRole::Signature,
         status: CertificateStatus::Valid,
         validity: Validity {
             not_before: NOW - Duration::days(365),

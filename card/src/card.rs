@@ -3,7 +3,7 @@
 use x509_cert::Certificate;
 
 use crate::channel::{ApduChannel, ChannelLimits};
-use crate::command::KeyReference;
+use crate::command::KeyRole;
 use crate::error::CardError;
 use crate::files::{
     self, CardNumber, Certificates, Slot, SlotContent, CARD_NUMBER_LENGTH, CARD_NUMBER_PATH,
@@ -34,7 +34,7 @@ const VERSION_READ: usize = 256;
 /// if card.verify_pin(&pin).await? == VerifyOutcome::Verified {
 ///     if let Some(user) = certificates.certificate(Slot::Signature) {
 ///         let signature = card
-///             .sign(card::KeyReference::Signature, b"challenge", user.certificate())
+///             .sign(card::KeyRole::Signature, b"challenge", user.certificate())
 ///             .await?;
 ///         # let _ = signature;
 ///     }
@@ -122,7 +122,7 @@ impl<C: ApduChannel, S: SecureChannel> CitizenCard<C, S> {
     pub async fn read_card_number(&mut self) -> Result<CardNumber, CardError> {
         files::select_path(&mut self.channel, &CARD_NUMBER_PATH).await?;
         let bytes = files::read_binary(&mut self.channel, 0, CARD_NUMBER_LENGTH).await?;
-        CardNumber::parse(&bytes)
+        CardNumber::from_card_bytes(&bytes).map_err(CardError::InvalidCardNumber)
     }
 
     /// Reads the version string (EF 0900/0905), without trailing padding.
@@ -196,7 +196,7 @@ impl<C: ApduChannel, S: SecureChannel> CitizenCard<C, S> {
     /// public key of `certificate` (the key's certificate) before returning it.
     pub async fn sign_digest(
         &mut self,
-        key: KeyReference,
+        key: KeyRole,
         digest: &[u8; SHA256_LENGTH],
         certificate: &Certificate,
     ) -> Result<Signature, CardError> {
@@ -217,7 +217,7 @@ impl<C: ApduChannel, S: SecureChannel> CitizenCard<C, S> {
     /// Signs `message` (hashed with SHA-256) with `key`; see [`CitizenCard::sign_digest`].
     pub async fn sign(
         &mut self,
-        key: KeyReference,
+        key: KeyRole,
         message: &[u8],
         certificate: &Certificate,
     ) -> Result<Signature, CardError> {

@@ -37,42 +37,9 @@ pub const PADDED_PIN_LENGTH: usize = 8;
 /// The length of each half of the private-key operation's input.
 pub const HALF_BLOCK: usize = 128;
 
-/// The card's RSA keys, by key reference.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum KeyReference {
-    /// `01`: the encryption key (user certificate 1).
-    Encryption,
-    /// `02`: the signature key (user certificate 2).
-    Signature,
-}
-
-impl KeyReference {
-    /// The key reference byte (P2 of the private-key operation).
-    pub fn byte(self) -> u8 {
-        match self {
-            KeyReference::Encryption => 0x01,
-            KeyReference::Signature => 0x02,
-        }
-    }
-
-    /// The key with this reference byte.
-    pub fn from_byte(byte: u8) -> Option<KeyReference> {
-        match byte {
-            0x01 => Some(KeyReference::Encryption),
-            0x02 => Some(KeyReference::Signature),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for KeyReference {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            KeyReference::Encryption => f.write_str("encryption key (01)"),
-            KeyReference::Signature => f.write_str("signature key (02)"),
-        }
-    }
-}
+/// The card's two RSA keys, by role: the encryption key is reference `01`, the signature key
+/// `02` ([`KeyRole::key_reference`]).
+pub use terms::KeyRole;
 
 /// A command APDU. Its data is wiped when it is dropped, since a VERIFY carries the PIN.
 #[derive(PartialEq, Eq, Zeroize, ZeroizeOnDrop)]
@@ -134,22 +101,22 @@ impl Command {
     }
 
     /// `80 EA 82 <key> 80 <first 128 bytes>`.
-    pub fn private_key_first_half(key: KeyReference, half: &[u8; HALF_BLOCK]) -> Command {
+    pub fn private_key_first_half(key: KeyRole, half: &[u8; HALF_BLOCK]) -> Command {
         Command::new(
             ins::PRIVATE_KEY_OPERATION,
             P1_FIRST_HALF,
-            key.byte(),
+            key.key_reference(),
             half.to_vec(),
             None,
         )
     }
 
     /// `80 EA 02 <key> 80 <last 128 bytes>`.
-    pub fn private_key_last_half(key: KeyReference, half: &[u8; HALF_BLOCK]) -> Command {
+    pub fn private_key_last_half(key: KeyRole, half: &[u8; HALF_BLOCK]) -> Command {
         Command::new(
             ins::PRIVATE_KEY_OPERATION,
             P1_LAST_HALF,
-            key.byte(),
+            key.key_reference(),
             half.to_vec(),
             None,
         )
@@ -271,10 +238,10 @@ mod tests {
             [0x80, 0x20, 0x00, 0x01, 0x08, b'A', b'1', b'2', b'3', b'4', b'5', 0xFF, 0xFF]
         );
         let half = [0x5A; HALF_BLOCK];
-        let first = Command::private_key_first_half(KeyReference::Signature, &half).to_bytes();
+        let first = Command::private_key_first_half(KeyRole::Signature, &half).to_bytes();
         assert_eq!(first[..5], [0x80, 0xEA, 0x82, 0x02, 0x80]);
         assert_eq!(first.len(), 5 + 128);
-        let last = Command::private_key_last_half(KeyReference::Encryption, &half).to_bytes();
+        let last = Command::private_key_last_half(KeyRole::Encryption, &half).to_bytes();
         assert_eq!(last[..5], [0x80, 0xEA, 0x02, 0x01, 0x80]);
         assert_eq!(
             Command::get_result().to_bytes()[..],

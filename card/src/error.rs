@@ -1,8 +1,8 @@
 //! What can go wrong talking to the citizen card. Errors never carry the PIN.
 
 use crate::channel::ChannelError;
-use crate::command::KeyReference;
-use crate::files::Slot;
+use crate::command::KeyRole;
+use crate::files::{CardNumberError, Slot};
 use crate::identify::Generation;
 use crate::status::StatusWord;
 
@@ -49,7 +49,7 @@ pub enum CardError {
     RenewalNotSupported(Generation),
     /// The card number is not 2 letters and 14 digits.
     #[error("the card number on the card is malformed: {0}")]
-    InvalidCardNumber(String),
+    InvalidCardNumber(CardNumberError),
     /// The card answered a fixed-length read with the wrong number of bytes.
     #[error("the card sent {got} bytes of {what} where {expected} were due")]
     UnexpectedLength {
@@ -98,7 +98,7 @@ pub enum CardError {
     )]
     BadSignature {
         /// The key used.
-        key: KeyReference,
+        key: KeyRole,
     },
 }
 

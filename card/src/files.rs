@@ -24,9 +24,11 @@ use der::{Decode, Encode};
 use x509_cert::Certificate;
 
 use crate::channel::{exchange, ApduChannel, ChannelLimits};
-use crate::command::{Command, KeyReference};
+use crate::command::{Command, KeyRole};
 use crate::error::CardError;
 use crate::status::Meaning;
+
+pub use terms::{CardNumber, CardNumberError, CARD_NUMBER_LENGTH};
 
 /// The master file.
 pub const MF: u16 = 0x3F00;
@@ -48,8 +50,6 @@ pub const VERSION_PATH: [u16; 3] = [MF, DF_CARD_DATA, EF_VERSION];
 /// Path to the certificate file.
 pub const CERTIFICATES_PATH: [u16; 3] = [MF, DF_CERTIFICATES, EF_CERTIFICATES];
 
-/// The card number's length.
-pub const CARD_NUMBER_LENGTH: usize = 16;
 /// The size of one certificate slot.
 pub const SLOT_SIZE: usize = 0x700;
 /// The size of the certificate file (four slots).
@@ -90,20 +90,12 @@ impl Slot {
         }
     }
 
-    /// The card key whose certificate this slot holds (user certificates only).
-    pub fn key(self) -> Option<KeyReference> {
+    /// The role of the card key whose certificate this slot holds (user certificates only).
+    pub fn role(self) -> Option<KeyRole> {
         match self {
-            Slot::Encryption => Some(KeyReference::Encryption),
-            Slot::Signature => Some(KeyReference::Signature),
+            Slot::Encryption => Some(KeyRole::Encryption),
+            Slot::Signature => Some(KeyRole::Signature),
             Slot::RootCa | Slot::IssuingCa => None,
-        }
-    }
-
-    /// The slot of a key's certificate.
-    pub fn of_key(key: KeyReference) -> Slot {
-        match key {
-            KeyReference::Encryption => Slot::Encryption,
-            KeyReference::Signature => Slot::Signature,
         }
     }
 
@@ -117,51 +109,27 @@ impl Slot {
     }
 }
 
+/// The slot of a key's certificate.
+impl From<KeyRole> for Slot {
+    fn from(role: KeyRole) -> Slot {
+        match role {
+            KeyRole::Encryption => Slot::Encryption,
+            KeyRole::Signature => Slot::Signature,
+        }
+    }
+}
+
 impl fmt::Display for Slot {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+        let name = match self {
             Slot::RootCa => "root CA certificate",
             Slot::IssuingCa => "issuing CA certificate",
-            Slot::Encryption => "user certificate 1 (encryption)",
-            Slot::Signature => "user certificate 2 (signature)",
-        })
-    }
-}
-
-/// A card number: two capital letters and fourteen digits.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct CardNumber(String);
-
-impl CardNumber {
-    /// Checks the card's 16 bytes.
-    pub fn parse(bytes: &[u8]) -> Result<CardNumber, CardError> {
-        let shown = || String::from_utf8_lossy(bytes).escape_debug().to_string();
-        if bytes.len() != CARD_NUMBER_LENGTH {
-            return Err(CardError::InvalidCardNumber(format!(
-                "{} characters where 16 are due: \"{}\"",
-                bytes.len(),
-                shown()
-            )));
+            Slot::Encryption | Slot::Signature => "user certificate",
+        };
+        match self.role() {
+            Some(role) => write!(f, "{name} {} ({})", role.user_certificate(), role.as_str()),
+            None => f.write_str(name),
         }
-        let (letters, digits) = bytes.split_at(2);
-        if !letters.iter().all(u8::is_ascii_uppercase) || !digits.iter().all(u8::is_ascii_digit) {
-            return Err(CardError::InvalidCardNumber(format!(
-                "\"{}\" is not 2 capital letters and 14 digits",
-                shown()
-            )));
-        }
-        Ok(CardNumber(String::from_utf8_lossy(bytes).into_owned()))
-    }
-
-    /// The number as text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for CardNumber {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
     }
 }
 
@@ -451,30 +419,9 @@ mod tests {
             CERTIFICATE_FILE_SIZE
         );
         assert_eq!(
-            Slot::of_key(KeyReference::Signature).key(),
-            Some(KeyReference::Signature)
+            Slot::from(KeyRole::Signature).role(),
+            Some(KeyRole::Signature)
         );
-    }
-
-    #[test]
-    fn card_numbers_are_two_letters_and_fourteen_digits() {
-        assert_eq!(
-            CardNumber::parse(b"TP03000000001234")
-                .map(|n| n.to_string())
-                .ok(),
-            Some("TP03000000001234".into())
-        );
-        for bad in [
-            &b"TP0300000000123"[..],
-            b"T903000000001234",
-            b"TP0300000000123X",
-            b"tp03000000001234",
-        ] {
-            assert!(matches!(
-                CardNumber::parse(bad),
-                Err(CardError::InvalidCardNumber(_))
-            ));
-        }
     }
 
     #[test]

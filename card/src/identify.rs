@@ -44,7 +44,7 @@ impl fmt::Display for Generation {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IdentifyError {
     /// The ATR is well formed but names another card.
-    #[error("this is not a citizen digital certificate card (historical bytes {})", hex(.historical_bytes))]
+    #[error("this is not a citizen digital certificate card (historical bytes {})", bytes_or_none(.historical_bytes))]
     NotCitizenCard {
         /// The card's historical bytes.
         historical_bytes: Vec<u8>,
@@ -54,15 +54,11 @@ pub enum IdentifyError {
     MalformedAtr(&'static str),
 }
 
-fn hex(bytes: &[u8]) -> String {
+fn bytes_or_none(bytes: &[u8]) -> String {
     if bytes.is_empty() {
         return "none".into();
     }
-    bytes
-        .iter()
-        .map(|b| format!("{b:02X}"))
-        .collect::<Vec<_>>()
-        .join(" ")
+    terms::hex::format(bytes)
 }
 
 /// Identifies the card from its historical bytes.

@@ -69,9 +69,11 @@ pub mod virtual_card;
 
 pub use card::CitizenCard;
 pub use channel::{ApduChannel, ChannelError, ChannelErrorKind, ChannelLimits};
-pub use command::KeyReference;
+pub use command::KeyRole;
 pub use error::CardError;
-pub use files::{CardNumber, Certificates, CorruptSlot, Slot, SlotContent, StoredCertificate};
+pub use files::{
+    CardNumber, CardNumberError, Certificates, CorruptSlot, Slot, SlotContent, StoredCertificate,
+};
 pub use identify::{identify, Generation, IdentifyError};
 pub use pin::{Pin, PinError, PinState, VerifyOutcome};
 pub use secure_channel::{Plain, SecureChannel};

@@ -35,7 +35,7 @@
 //! trait.
 
 use crate::channel::{exchange, ApduChannel, ChannelLimits};
-use crate::command::{Command, KeyReference, HALF_BLOCK};
+use crate::command::{Command, KeyRole, HALF_BLOCK};
 use crate::error::CardError;
 use crate::pin::{Pin, PinState, VerifyOutcome};
 use crate::signature::BLOCK_LENGTH;
@@ -58,7 +58,7 @@ pub trait SecureChannel {
     async fn private_key_operation<C: ApduChannel + ?Sized>(
         &mut self,
         channel: &mut C,
-        key: KeyReference,
+        key: KeyRole,
         block: &[u8; BLOCK_LENGTH],
     ) -> Result<Vec<u8>, CardError>;
 
@@ -106,7 +106,7 @@ impl SecureChannel for Plain {
     async fn private_key_operation<C: ApduChannel + ?Sized>(
         &mut self,
         channel: &mut C,
-        key: KeyReference,
+        key: KeyRole,
         block: &[u8; BLOCK_LENGTH],
     ) -> Result<Vec<u8>, CardError> {
         plain::private_key_operation(channel, key, block).await
@@ -149,7 +149,7 @@ pub mod plain {
     /// `80 EA 82 <key> 80 <first half>`, `80 EA 02 <key> 80 <last half>`, `80 C1 00 00 00`.
     pub async fn private_key_operation<C: ApduChannel + ?Sized>(
         channel: &mut C,
-        key: KeyReference,
+        key: KeyRole,
         block: &[u8; BLOCK_LENGTH],
     ) -> Result<Vec<u8>, CardError> {
         let (first, last) = block.split_at(HALF_BLOCK);

@@ -34,11 +34,11 @@ use rsa::traits::PublicKeyParts;
 use rsa::{BoxedUint, PrivateKey};
 use serde::{Deserialize, Serialize};
 
-use crate::command::{ins, KeyReference, CLA, HALF_BLOCK, P1_FIRST_HALF, P1_LAST_HALF};
+use crate::command::{ins, KeyRole, CLA, HALF_BLOCK, P1_FIRST_HALF, P1_LAST_HALF};
 use crate::command::{PADDED_PIN_LENGTH, PIN_REFERENCE};
 use crate::files::{
-    CardNumber, Slot, CARD_NUMBER_PATH, CERTIFICATES_PATH, CERTIFICATE_FILE_SIZE, MF, SLOT_SIZE,
-    VERSION_PATH,
+    CardNumber, CardNumberError, Slot, CARD_NUMBER_PATH, CERTIFICATES_PATH, CERTIFICATE_FILE_SIZE,
+    MF, SLOT_SIZE, VERSION_PATH,
 };
 use crate::pin::Pin;
 use crate::signature::BLOCK_LENGTH;
@@ -64,12 +64,12 @@ pub const DEFAULT_VERSION: &str = "REF V1.0";
 pub enum VirtualCardError {
     /// The card number is not 2 capital letters and 14 digits.
     #[error("invalid card number: {0}")]
-    CardNumber(String),
+    CardNumber(CardNumberError),
     /// A key is not an RSA-2048 key, or its PKCS#8 encoding is broken.
     #[error("the {key} is unusable: {reason}")]
     Key {
         /// Which key.
-        key: KeyReference,
+        key: KeyRole,
         /// What is wrong.
         reason: String,
     },
@@ -199,7 +199,7 @@ pub struct CardCertificates<'a> {
 enum Pending {
     Nothing,
     FirstHalf {
-        key: KeyReference,
+        key: KeyRole,
         half: Box<[u8; HALF_BLOCK]>,
     },
     Result(Vec<u8>),
@@ -260,14 +260,14 @@ impl TryFrom<VirtualCardState> for VirtualCard {
     }
 }
 
-fn key_error(key: KeyReference, reason: impl fmt::Display) -> VirtualCardError {
+fn key_error(key: KeyRole, reason: impl fmt::Display) -> VirtualCardError {
     VirtualCardError::Key {
         key,
         reason: reason.to_string(),
     }
 }
 
-fn check_key(key: KeyReference, private: &PrivateKey) -> Result<(), VirtualCardError> {
+fn check_key(key: KeyRole, private: &PrivateKey) -> Result<(), VirtualCardError> {
     if private.size() == BLOCK_LENGTH {
         Ok(())
     } else {
@@ -288,9 +288,9 @@ impl VirtualCard {
         signature_key: &PrivateKey,
         certificates: &CardCertificates<'_>,
     ) -> Result<VirtualCard, VirtualCardError> {
-        let number = CardNumber::parse(card_number.as_bytes())
-            .map_err(|e| VirtualCardError::CardNumber(e.to_string()))?;
-        let pkcs8 = |key: KeyReference, private: &PrivateKey| {
+        let number = CardNumber::from_card_bytes(card_number.as_bytes())
+            .map_err(VirtualCardError::CardNumber)?;
+        let pkcs8 = |key: KeyRole, private: &PrivateKey| {
             check_key(key, private)?;
             private
                 .to_pkcs8_der()
@@ -315,7 +315,7 @@ impl VirtualCard {
                 VirtualFile {
                     path: FilePath(CARD_NUMBER_PATH.to_vec()),
                     writable: false,
-                    data: number.as_str().as_bytes().to_vec(),
+                    data: number.as_bytes().to_vec(),
                 },
                 VirtualFile {
                     path: FilePath(VERSION_PATH.to_vec()),
@@ -330,8 +330,8 @@ impl VirtualCard {
             ],
             pin: pin.padded().to_vec(),
             tries_left: PIN_TRIES,
-            encryption_key: pkcs8(KeyReference::Encryption, encryption_key)?,
-            signature_key: pkcs8(KeyReference::Signature, signature_key)?,
+            encryption_key: pkcs8(KeyRole::Encryption, encryption_key)?,
+            signature_key: pkcs8(KeyRole::Signature, signature_key)?,
             extended_apdus: true,
         };
         VirtualCard::from_state(state)
@@ -339,13 +339,13 @@ impl VirtualCard {
 
     /// A card from a saved state.
     pub fn from_state(state: VirtualCardState) -> Result<VirtualCard, VirtualCardError> {
-        let load = |key: KeyReference, der: &[u8]| {
+        let load = |key: KeyRole, der: &[u8]| {
             let private = PrivateKey::from_pkcs8_der(der).map_err(|e| key_error(key, e))?;
             check_key(key, &private)?;
             Ok::<PrivateKey, VirtualCardError>(private)
         };
-        let encryption_key = load(KeyReference::Encryption, &state.encryption_key)?;
-        let signature_key = load(KeyReference::Signature, &state.signature_key)?;
+        let encryption_key = load(KeyRole::Encryption, &state.encryption_key)?;
+        let signature_key = load(KeyRole::Signature, &state.signature_key)?;
         if state.pin.len() != PADDED_PIN_LENGTH {
             return Err(VirtualCardError::State(format!(
                 "the PIN record has {} bytes where {PADDED_PIN_LENGTH} are due",
@@ -435,10 +435,10 @@ impl VirtualCard {
         self.state.files.iter_mut().find(|file| file.path.0 == path)
     }
 
-    fn key(&self, key: KeyReference) -> &PrivateKey {
+    fn key(&self, key: KeyRole) -> &PrivateKey {
         match key {
-            KeyReference::Encryption => &self.encryption_key,
-            KeyReference::Signature => &self.signature_key,
+            KeyRole::Encryption => &self.encryption_key,
+            KeyRole::Signature => &self.signature_key,
         }
     }
 
@@ -574,7 +574,7 @@ impl VirtualCard {
             self.session.pending = Pending::Nothing;
             return StatusWord::SECURITY_NOT_SATISFIED;
         }
-        let Some(key) = KeyReference::from_byte(p2) else {
+        let Some(key) = KeyRole::from_key_reference(p2) else {
             return StatusWord::REFERENCE_NOT_FOUND;
         };
         let Ok(half) = <[u8; HALF_BLOCK]>::try_from(command.data) else {
@@ -775,28 +775,18 @@ fn success(mut data: Vec<u8>) -> Vec<u8> {
     data
 }
 
-/// Bytes as a hex string in the saved state.
+/// Bytes as a lower-case hex string in the saved state.
 mod hex_bytes {
     use serde::{Deserialize, Deserializer, Serializer};
+    use terms::hex;
 
     pub fn serialize<S: Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
-        let text: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        serializer.serialize_str(&text)
+        serializer.serialize_str(&hex::lower(bytes))
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
         let text = String::deserialize(deserializer)?;
-        if text.len() % 2 != 0 {
-            return Err(serde::de::Error::custom("odd number of hex digits"));
-        }
-        (0..text.len())
-            .step_by(2)
-            .map(|i| {
-                text.get(i..i + 2)
-                    .and_then(|pair| u8::from_str_radix(pair, 16).ok())
-                    .ok_or_else(|| serde::de::Error::custom("not hex"))
-            })
-            .collect()
+        hex::parse(&text).map_err(serde::de::Error::custom)
     }
 }
 

@@ -143,7 +143,7 @@ fn pin_states_from_status_words() {
 #[cfg(feature = "sim")]
 mod with_the_virtual_card {
     use super::*;
-    use card::command::KeyReference;
+    use card::command::KeyRole;
     use card::secure_channel::{plain, SecureChannel};
     use card::signature::BLOCK_LENGTH;
     use card::virtual_card::VirtualCard;
@@ -236,7 +236,7 @@ mod with_the_virtual_card {
         async fn private_key_operation<C: ApduChannel + ?Sized>(
             &mut self,
             channel: &mut C,
-            key: KeyReference,
+            key: KeyRole,
             block: &[u8; BLOCK_LENGTH],
         ) -> Result<Vec<u8>, CardError> {
             self.operations += 1;
@@ -278,7 +278,7 @@ mod with_the_virtual_card {
         if card.verify_pin(&pin).await? != VerifyOutcome::Verified {
             return Err(CardError::PinLocked);
         }
-        card.sign(KeyReference::Signature, b"challenge", &certificate)
+        card.sign(KeyRole::Signature, b"challenge", &certificate)
             .await?;
         card.write_certificate(Slot::Signature, der).await
     }

@@ -10,7 +10,7 @@ use card::files::SLOT_SIZE;
 use card::virtual_card::{SharedVirtualCard, VirtualCard, SECOND_GENERATION_ATR};
 use card::{
     identify, CardError, ChannelErrorKind, ChannelLimits, CitizenCard, CorruptSlot, Generation,
-    IdentifyError, KeyReference, Pin, PinState, Slot, SlotContent, VerifyOutcome,
+    IdentifyError, KeyRole, Pin, PinState, Slot, SlotContent, VerifyOutcome,
 };
 use ccid::sim::{IccCard, SimReader, SimReaderConfig, SimTransport, TestCard};
 use ccid::Reader;
@@ -119,16 +119,16 @@ fn full_session(config: SimReaderConfig, framing: Framing, limits: ChannelLimits
     // Sign with both keys; check independently of the crate, with the fixture's keys.
     let challenge = b"authority challenge 2025-01-01T00:00:00Z";
     let signature =
-        block_on(card.sign(KeyReference::Signature, challenge, signature_certificate)).unwrap();
+        block_on(card.sign(KeyRole::Signature, challenge, signature_certificate)).unwrap();
     let verifying = VerifyingKey::<Sha256>::new(f.signature_key.to_public_key());
     let rsa_signature = RsaSignature::try_from(signature.as_bytes()).unwrap();
     verifying.verify(challenge, &rsa_signature).unwrap();
-    block_on(card.sign(KeyReference::Encryption, challenge, encryption_certificate)).unwrap();
+    block_on(card.sign(KeyRole::Encryption, challenge, encryption_certificate)).unwrap();
     // The signature key checked against the encryption certificate: a typed error.
     assert!(matches!(
-        block_on(card.sign(KeyReference::Signature, challenge, encryption_certificate)),
+        block_on(card.sign(KeyRole::Signature, challenge, encryption_certificate)),
         Err(CardError::BadSignature {
-            key: KeyReference::Signature
+            key: KeyRole::Signature
         })
     ));
 
@@ -169,7 +169,7 @@ fn full_session(config: SimReaderConfig, framing: Framing, limits: ChannelLimits
         VerifyOutcome::Locked
     );
     assert!(matches!(
-        block_on(card.sign(KeyReference::Signature, challenge, signature_certificate)),
+        block_on(card.sign(KeyRole::Signature, challenge, signature_certificate)),
         Err(CardError::PinNotVerified { .. })
     ));
     assert!(matches!(
@@ -261,7 +261,7 @@ fn the_pin_session_lasts_until_the_card_is_reset() {
     let f = fixture();
     let certificate = <x509_cert::Certificate as der::Decode>::from_der(&f.signature).unwrap();
     assert!(matches!(
-        block_on(card.sign(KeyReference::Signature, b"x", &certificate)),
+        block_on(card.sign(KeyRole::Signature, b"x", &certificate)),
         Err(CardError::PinNotVerified { .. })
     ));
 }
@@ -443,7 +443,7 @@ fn full_session_on_a_t0_tpdu_reader() {
         block_on(card.verify_pin(&pin)).unwrap(),
         VerifyOutcome::Verified
     );
-    block_on(card.sign(KeyReference::Signature, b"over T=0", &certificate)).unwrap();
+    block_on(card.sign(KeyRole::Signature, b"over T=0", &certificate)).unwrap();
     block_on(card.write_certificate(Slot::Signature, &fixture().renewed_signature)).unwrap();
 }
 

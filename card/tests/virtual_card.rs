@@ -223,7 +223,7 @@ fn the_state_saves_and_loads() {
 fn the_pin_and_keys_stay_out_of_debug_output() {
     let card = virtual_card();
     let text = format!("{card:?}");
-    let pin_hex: String = PIN.bytes().map(|b| format!("{b:02x}")).collect();
+    let pin_hex = terms::hex::lower(PIN.as_bytes());
     assert!(!text.contains(PIN) && !text.contains(&pin_hex), "{text}");
     assert!(!text.contains("signature_key"), "{text}");
 }

@@ -21,12 +21,12 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::birthday::{Birthday, BirthdayError};
-use crate::card_number::CardNumber;
 use crate::certificate::CertificateSerial;
 use crate::national_id::{NationalId, NationalIdError};
 use crate::proof::Challenge;
 use crate::receipt::{Receipt, RenewalNumber};
 use crate::rules::{Validity, Verdict};
+use crate::CardNumber;
 
 /// Version of the API these types describe; it is also the `/v1` in every path.
 pub const API_VERSION: u32 = 1;

@@ -16,6 +16,7 @@ use der::asn1::{AnyRef, ObjectIdentifier, OctetStringRef, PrintableStringRef, Ui
 use der::{Decode, Encode, Sequence};
 use serde::{Deserialize, Serialize};
 use spki::SubjectPublicKeyInfoOwned;
+use terms::hex;
 use thiserror::Error;
 use x509_cert::attr::AttributeTypeAndValue;
 use x509_cert::certificate::TbsCertificate;
@@ -28,6 +29,7 @@ use x509_cert::time::Time;
 use x509_cert::Certificate;
 
 use crate::rules::Validity;
+use crate::KeyRole;
 
 /// Object identifiers of the MOICA profile (Taiwan's arc 2.16.886).
 pub mod oid {
@@ -143,26 +145,16 @@ impl CertificateSerial {
 
     /// Upper-case hex (`88D05A1C…`).
     pub fn to_hex(&self) -> String {
-        self.0.iter().map(|byte| format!("{byte:02X}")).collect()
+        hex::upper(&self.0)
     }
 
-    /// Reads hex; `:` and spaces between bytes are ignored, and so is a sign-padding `00` before
-    /// a byte of 80 or more (`00:88:D0…` as some tools print it is `88D0…`).
+    /// Reads hex ([`terms::hex::parse`]: `:` or spaces may separate bytes); a sign-padding `00`
+    /// before a byte of 80 or more is ignored (`00:88:D0…` as some tools print it is `88D0…`).
     pub fn from_hex(text: &str) -> Result<Self, SerialError> {
-        let digits: Vec<u8> = text.bytes().filter(|b| !matches!(b, b':' | b' ')).collect();
-        if digits.is_empty() || !digits.len().is_multiple_of(2) {
-            return Err(SerialError::NotHex(text.to_owned()));
+        match hex::parse(text) {
+            Ok(bytes) if !bytes.is_empty() => Ok(Self::from_der_integer_bytes(&bytes)),
+            _ => Err(SerialError::NotHex(text.to_owned())),
         }
-        digits
-            .chunks(2)
-            .map(|pair| {
-                std::str::from_utf8(pair)
-                    .ok()
-                    .and_then(|pair| u8::from_str_radix(pair, 16).ok())
-            })
-            .collect::<Option<Vec<u8>>>()
-            .map(|bytes| Self::from_der_integer_bytes(&bytes))
-            .ok_or_else(|| SerialError::NotHex(text.to_owned()))
     }
 }
 
@@ -226,22 +218,6 @@ impl KeyUsage {
     pub fn encrypts(&self) -> bool {
         self.key_encipherment || self.data_encipherment
     }
-}
-
-/// What the certificate's key is for, as the card's two user certificates differ.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum KeyRole {
-    /// Signature only (the card's key reference `02`).
-    Signature,
-    /// Encryption only (the card's key reference `01`).
-    Encryption,
-    /// Both signature and encryption bits are set.
-    SignatureAndEncryption,
-    /// Certificate or CRL signing (a CA).
-    CertificateAuthority,
-    /// No key usage extension, or none of the above bits.
-    Unspecified,
 }
 
 /// An RSA public key's integers, big-endian without leading zeros.
@@ -498,23 +474,18 @@ impl CitizenCertificate {
         self.is_ca
     }
 
-    /// What the key is for: the card holds one signature and one encryption certificate.
-    pub fn key_role(&self) -> KeyRole {
-        let Some(usage) = self.key_usage else {
-            return if self.is_ca {
-                KeyRole::CertificateAuthority
-            } else {
-                KeyRole::Unspecified
-            };
-        };
+    /// Which of the card's two user certificates this is, by its key usage: signature only or
+    /// encryption only. `None` for a CA (basic constraints, certificate or CRL signing), a key
+    /// that does both, or no key usage.
+    pub fn key_role(&self) -> Option<KeyRole> {
+        let usage = self.key_usage?;
         if self.is_ca || usage.key_cert_sign || usage.crl_sign {
-            return KeyRole::CertificateAuthority;
+            return None;
         }
         match (usage.signs(), usage.encrypts()) {
-            (true, false) => KeyRole::Signature,
-            (false, true) => KeyRole::Encryption,
-            (true, true) => KeyRole::SignatureAndEncryption,
-            (false, false) => KeyRole::Unspecified,
+            (true, false) => Some(KeyRole::Signature),
+            (false, true) => Some(KeyRole::Encryption),
+            (true, true) | (false, false) => None,
         }
     }
 
@@ -693,15 +664,7 @@ fn attribute_to_string(atv: &AttributeTypeAndValue) -> String {
                 .decode_as::<PrintableStringRef<'_>>()
                 .map(|s| s.to_string())
         })
-        .unwrap_or_else(|_| {
-            let hex: String = atv
-                .value
-                .value()
-                .iter()
-                .map(|b| format!("{b:02X}"))
-                .collect();
-            format!("#{hex}")
-        });
+        .unwrap_or_else(|_| format!("#{}", hex::upper(atv.value.value())));
     format!("{label}={value}")
 }
 

@@ -17,7 +17,9 @@
 //! - [`proof`]: the exact bytes the card signs to prove possession of its key;
 //! - [`api`]: the HTTP API's paths, bodies and error codes;
 //! - [`receipt`]: the printable receipt, with the masked holder name;
-//! - [`card_number`], [`calendar`], [`language`]: small shared pieces.
+//! - [`calendar`], [`language`]: small shared pieces;
+//! - [`CardNumber`] and [`KeyRole`]: the words shared with the `card` crate, owned by `terms`
+//!   and re-exported here.
 //!
 //! ```
 //! use renewal::{decide, CertificateStatus, RenewalRecord, Validity, Verdict};
@@ -46,7 +48,6 @@
 pub mod api;
 pub mod birthday;
 pub mod calendar;
-pub mod card_number;
 pub mod certificate;
 pub mod language;
 pub mod national_id;
@@ -59,13 +60,11 @@ mod wire;
 
 pub use api::{ApiError, ErrorCode};
 pub use birthday::{Birthday, BirthdayError};
-pub use card_number::{CardNumber, CardNumberError};
-pub use certificate::{
-    CertificateError, CertificateSerial, CertificateView, CitizenCertificate, KeyRole,
-};
+pub use certificate::{CertificateError, CertificateSerial, CertificateView, CitizenCertificate};
 pub use language::Language;
 pub use national_id::{NationalId, NationalIdError};
 pub use proof::Challenge;
 pub use receipt::{mask_holder_name, Receipt, RenewalNumber};
 pub use roc_date::RocDate;
 pub use rules::{decide, CertificateStatus, RenewalRecord, Validity, Verdict};
+pub use terms::{CardNumber, CardNumberError, KeyRole};

@@ -16,11 +16,11 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 use time::OffsetDateTime;
 
-use crate::card_number::CardNumber;
 use crate::certificate::CertificateSerial;
 use crate::language::Language;
 use crate::roc_date::format_instant;
 use crate::rules::Validity;
+use crate::CardNumber;
 
 /// The character that replaces a masked one.
 pub const MASK_CHARACTER: char = '○';

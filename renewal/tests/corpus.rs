@@ -10,6 +10,7 @@ use std::path::PathBuf;
 
 use renewal::certificate::{CertificateType, ProfileError};
 use renewal::{CitizenCertificate, KeyRole};
+use terms::hex::upper as hex;
 use time::macros::datetime;
 
 fn corpus_dir() -> PathBuf {
@@ -32,10 +33,6 @@ fn read(name: &str) -> CitizenCertificate {
         )
     });
     CitizenCertificate::from_der(&der).unwrap_or_else(|e| panic!("{name}: {e}"))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02X}")).collect()
 }
 
 #[test]
@@ -82,11 +79,7 @@ fn ca_certificates_parse_as_cas() {
     for (name, ski) in cas {
         let certificate = read(name);
         assert!(certificate.is_ca(), "{name}");
-        assert_eq!(
-            certificate.key_role(),
-            KeyRole::CertificateAuthority,
-            "{name}"
-        );
+        assert_eq!(certificate.key_role(), None, "{name}");
         assert_eq!(
             certificate.holder(),
             Err(ProfileError::CertificateAuthority),
@@ -144,7 +137,7 @@ fn test_end_entity_certificates_give_holder_fields() {
     assert_eq!(first.certificate_type(), Some(&CertificateType::Citizen));
     assert!(first.is_mobile());
     assert!(!first.is_ca());
-    assert_eq!(first.key_role(), KeyRole::Encryption);
+    assert_eq!(first.key_role(), Some(KeyRole::Encryption));
     assert_eq!(first.serial().to_hex(), "88D05A1C8BCD280AC7387EC8F40260D4");
     assert_eq!(
         first.issuer(),
@@ -205,7 +198,7 @@ fn synthetic_user_certificate_has_no_moica_attributes() {
     assert_eq!(user.id_last_four(), None);
     assert_eq!(user.certificate_type(), None);
     assert!(!user.is_ca());
-    assert_eq!(user.key_role(), KeyRole::Signature);
+    assert_eq!(user.key_role(), Some(KeyRole::Signature));
     assert_eq!(
         user.serial().to_hex(),
         "5E4FAD0A7C6DD854BE121E7A00733B212C1AED8A"

@@ -97,7 +97,7 @@ impl builder::Profile for MoicaEndEntity {
         extensions.push((&ski).to_extension(subject, &extensions)?);
         let usage = match self.role {
             KeyRole::Signature => KeyUsages::DigitalSignature | KeyUsages::NonRepudiation,
-            _ => KeyUsages::KeyEncipherment | KeyUsages::DataEncipherment,
+            KeyRole::Encryption => KeyUsages::KeyEncipherment | KeyUsages::DataEncipherment,
         };
         extensions.push((&KeyUsage(usage)).to_extension(subject, &extensions)?);
         let policies = CertificatePolicies(vec![PolicyInformation {
@@ -271,7 +271,7 @@ fn our_profile_parses_back_with_every_field() {
     assert_eq!(key.modulus_bits(), 2048);
     let usage = certificate.key_usage().unwrap();
     assert!(usage.digital_signature && usage.non_repudiation && !usage.key_encipherment);
-    assert_eq!(certificate.key_role(), KeyRole::Signature);
+    assert_eq!(certificate.key_role(), Some(KeyRole::Signature));
     assert!(!certificate.is_ca());
     assert_eq!(certificate.der(), built.der.as_slice());
 }
@@ -286,7 +286,7 @@ fn holder_names_read_from_every_string_type() {
         let built = build(holder, encoding, role);
         let certificate = CitizenCertificate::from_der(&built.der).unwrap();
         assert_eq!(certificate.holder_name(), Some(holder), "{encoding:?}");
-        assert_eq!(certificate.key_role(), KeyRole::Encryption);
+        assert_eq!(certificate.key_role(), Some(KeyRole::Encryption));
         assert!(certificate.key_usage().unwrap().encrypts());
     }
 }

@@ -14,12 +14,9 @@ use rsa::pkcs8::DecodePrivateKey;
 use rsa::signature::{SignatureEncoding, Signer, Verifier};
 use rsa::BoxedUint;
 use sha2::Sha256;
+use terms::hex::lower as hex;
 
 const TEST_KEY: &[u8] = include_bytes!("data/test-rsa2048-private.pk8.der");
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
 
 fn challenge() -> Challenge {
     let mut bytes = [0u8; CHALLENGE_LENGTH];

@@ -5,13 +5,13 @@
 use std::time::Duration;
 
 use card::{
-    CardError, ChannelErrorKind, ChannelLimits, CitizenCard, Generation, KeyReference, Pin,
-    PinState, Slot, SlotContent, StoredCertificate, VerifyOutcome,
+    CardError, ChannelErrorKind, ChannelLimits, CitizenCard, Generation, KeyRole, Pin, PinState,
+    Slot, SlotContent, StoredCertificate, VerifyOutcome,
 };
 use ccid::{CardEvent, Reader, SlotStatus, TransportError, UsbTransport};
 use renewal::CardNumber;
 
-use super::ports::{CardChange, CardPort, CardPortError, UserCertificates, UserSlot};
+use super::ports::{CardChange, CardPort, CardPortError, UserCertificates};
 
 /// Writes whose read-back differs are made again this many times in all: the card crate says
 /// such a write may simply be repeated, and a second failure means something is really wrong.
@@ -100,33 +100,28 @@ impl<T: UsbTransport> CardPort for CcidCard<T> {
     }
 
     async fn read_card_number(&mut self) -> Result<CardNumber, CardPortError> {
-        let number = self
-            .with_card(async |card| card.read_card_number().await)
-            .await?;
-        // Both crates check the same shape; the renewal crate's type is the one the API
-        // carries.
-        CardNumber::parse(number.as_str())
-            .map_err(|error| CardPortError::Failed(format!("card number: {error}")))
+        self.with_card(async |card| card.read_card_number().await)
+            .await
     }
 
     async fn read_user_certificates(&mut self) -> Result<UserCertificates, CardPortError> {
         let certificates = self
             .with_card(async |card| card.read_certificates().await)
             .await?;
-        let der = |slot: Slot, user: UserSlot| match certificates.get(slot) {
+        let der = |role: KeyRole| match certificates.get(Slot::from(role)) {
             SlotContent::Certificate(stored) => Ok(stored.der().to_vec()),
             SlotContent::Empty => Err(CardPortError::CertificateMissing {
-                slot: user,
+                slot: role,
                 detail: "the slot is empty".into(),
             }),
             SlotContent::Corrupt(corrupt) => Err(CardPortError::CertificateMissing {
-                slot: user,
+                slot: role,
                 detail: corrupt.to_string(),
             }),
         };
         Ok(UserCertificates {
-            signature: der(Slot::Signature, UserSlot::Signature)?,
-            encryption: der(Slot::Encryption, UserSlot::Encryption)?,
+            signature: der(KeyRole::Signature)?,
+            encryption: der(KeyRole::Encryption)?,
         })
     }
 
@@ -147,24 +142,21 @@ impl<T: UsbTransport> CardPort for CcidCard<T> {
         let certificate =
             StoredCertificate::from_der(signature_certificate.to_vec()).map_err(|error| {
                 CardPortError::CertificateMissing {
-                    slot: UserSlot::Signature,
+                    slot: KeyRole::Signature,
                     detail: error.to_string(),
                 }
             })?;
         let signature = self
             .with_card(async |card| {
-                card.sign(KeyReference::Signature, message, certificate.certificate())
+                card.sign(KeyRole::Signature, message, certificate.certificate())
                     .await
             })
             .await?;
         Ok(signature.into_bytes())
     }
 
-    async fn write_certificate(&mut self, slot: UserSlot, der: &[u8]) -> Result<(), CardPortError> {
-        let card_slot = match slot {
-            UserSlot::Signature => Slot::Signature,
-            UserSlot::Encryption => Slot::Encryption,
-        };
+    async fn write_certificate(&mut self, slot: KeyRole, der: &[u8]) -> Result<(), CardPortError> {
+        let card_slot = Slot::from(slot);
         let mut attempt = 1;
         loop {
             let result = self

@@ -7,10 +7,10 @@ use renewal::api::{
 };
 use renewal::certificate::CertificateSerial;
 use renewal::rules::{classify_term, Term};
-use renewal::{CardNumber, CertificateView};
+use renewal::{CardNumber, CertificateView, KeyRole};
 
 use super::identity::national_id_error_message;
-use super::ports::{CardPortError, UserCertificates, UserSlot};
+use super::ports::{CardPortError, UserCertificates};
 use super::problems;
 use super::state::{CardOverview, CertificateSummary, Problem};
 use crate::i18n::{Key, Message};
@@ -22,7 +22,7 @@ pub struct CardContents {
     /// The card number (EF 0903).
     pub number: CardNumber,
     /// Both user certificates, or which slot is empty or damaged and what was found.
-    pub certificates: Result<UserCertificates, (UserSlot, String)>,
+    pub certificates: Result<UserCertificates, (KeyRole, String)>,
 }
 
 /// What was read of the card, parsed, before the authority is asked about it.

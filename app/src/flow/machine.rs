@@ -14,7 +14,7 @@
 
 use std::fmt;
 
-use card::{Pin, PinState, VerifyOutcome};
+use card::{KeyRole, Pin, PinState, VerifyOutcome};
 use renewal::api::{
     ApiError, ChallengeId, CompleteRequest, CompleteResponse, ErrorCode, HolderProof,
     ReceiptRequest, ReceiptResponse, RenewRequest, RenewResponse, ResumeRequest, ResumeResponse,
@@ -27,9 +27,7 @@ use super::loaded::{
     birthday_code_message, is_certificate_refusal, is_stale_challenge, national_id_code_message,
     CardContents, CardRead, IssuedSerials, LoadedCard, Understood,
 };
-use super::ports::{
-    AuthorityError, CardChange, CardPortError, ChooseError, UserCertificates, UserSlot,
-};
+use super::ports::{AuthorityError, CardChange, CardPortError, ChooseError, UserCertificates};
 use super::problems;
 use super::state::{
     Completion, Deployment, FlowState, IdentityPurpose, IdentityStep, InsertNotice, PinStatus,
@@ -185,7 +183,7 @@ pub enum Effect {
     /// Write a certificate into a user slot.
     WriteCertificate {
         /// Which slot.
-        slot: UserSlot,
+        slot: KeyRole,
         /// The certificate (DER).
         der: Vec<u8>,
     },
@@ -417,7 +415,7 @@ pub enum Phase {
         /// The renewal.
         issued: Issued,
         /// The slot being written.
-        slot: UserSlot,
+        slot: KeyRole,
     },
     /// Reading both certificates back.
     ReadingBack(Issued),
@@ -875,20 +873,20 @@ fn step(phase: Phase, event: Event) -> Step {
 
         // Writing, reading back, completing.
         (P::Writing { issued, slot }, E::Written(written)) => match (written, slot) {
-            (Ok(()), UserSlot::Signature) => {
+            (Ok(()), KeyRole::Signature) => {
                 let der = issued.pending.issued.encryption_certificate.0.clone();
                 (
                     P::Writing {
                         issued,
-                        slot: UserSlot::Encryption,
+                        slot: KeyRole::Encryption,
                     },
                     Some(Effect::WriteCertificate {
-                        slot: UserSlot::Encryption,
+                        slot: KeyRole::Encryption,
                         der,
                     }),
                 )
             }
-            (Ok(()), UserSlot::Encryption) => (P::ReadingBack(issued), Some(Effect::ReadBack)),
+            (Ok(()), KeyRole::Encryption) => (P::ReadingBack(issued), Some(Effect::ReadBack)),
             // The card was reset between the PIN and the write: ask for the PIN again.
             (Err(CardPortError::PinNotVerified), _) => check_pin(
                 issued.loaded,
@@ -1219,10 +1217,10 @@ fn write_issued(loaded: LoadedCard, pending: Pending) -> Step {
     (
         Phase::Writing {
             issued,
-            slot: UserSlot::Signature,
+            slot: KeyRole::Signature,
         },
         Some(Effect::WriteCertificate {
-            slot: UserSlot::Signature,
+            slot: KeyRole::Signature,
             der,
         }),
     )

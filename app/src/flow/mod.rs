@@ -38,7 +38,7 @@ pub use loaded::CardContents;
 use machine::{Effect, Event, Machine, Phase, ReaderOpenFailure};
 pub use ports::{
     AuthorityError, AuthorityPort, CardChange, CardPort, CardPortError, ChooseError, ReaderChooser,
-    UserCertificates, UserSlot,
+    UserCertificates,
 };
 pub use state::{
     CardOverview, CertificateSummary, Completion, Deployment, FlowState, IdentityPurpose,

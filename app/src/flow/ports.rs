@@ -6,22 +6,13 @@
 
 use std::time::Duration;
 
-use card::{Pin, PinState, VerifyOutcome};
+use card::{KeyRole, Pin, PinState, VerifyOutcome};
 use renewal::api::{
     ApiError, CompleteRequest, CompleteResponse, ReceiptRequest, ReceiptResponse, RenewRequest,
     RenewResponse, ResumeRequest, ResumeResponse, ServerInfoResponse, VerdictRequest,
     VerdictResponse,
 };
 use renewal::CardNumber;
-
-/// One of the card's two user certificates (the CA slots are never written by a renewal).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum UserSlot {
-    /// User certificate 2: the signature key's (reference `02`).
-    Signature,
-    /// User certificate 1: the encryption key's (reference `01`).
-    Encryption,
-}
 
 /// The DER bytes of the two user certificates as the card holds them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,7 +52,7 @@ pub enum CardPortError {
     #[error("the {slot:?} certificate on the card is missing or damaged: {detail}")]
     CertificateMissing {
         /// Which one.
-        slot: UserSlot,
+        slot: KeyRole,
         /// What was found.
         detail: String,
     },
@@ -106,7 +97,7 @@ pub trait CardPort {
         signature_certificate: &[u8],
     ) -> Result<Vec<u8>, CardPortError>;
     /// Writes a certificate into a user slot and reads it back.
-    async fn write_certificate(&mut self, slot: UserSlot, der: &[u8]) -> Result<(), CardPortError>;
+    async fn write_certificate(&mut self, slot: KeyRole, der: &[u8]) -> Result<(), CardPortError>;
     /// Waits up to `wait` for the card to be put in or pulled out.
     async fn wait_card_change(
         &mut self,

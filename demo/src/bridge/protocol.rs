@@ -1,30 +1,10 @@
 //! The bridge's messages, as `docs/usb-bridge.md` describes them: requests from the page's
 //! stand-in, responses echoing their `id`, and events pushed by the server. Bytes travel as
-//! standard base64 with padding.
+//! standard base64 with padding, as the renewal API carries them ([`Base64Bytes`]).
 
-use base64::Engine;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use renewal::api::Base64Bytes;
+use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value;
-
-/// Bytes, base64 on the wire.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Bytes(pub Vec<u8>);
-
-impl Serialize for Bytes {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&base64::engine::general_purpose::STANDARD.encode(&self.0))
-    }
-}
-
-impl<'de> Deserialize<'de> for Bytes {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Bytes, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        base64::engine::general_purpose::STANDARD
-            .decode(text.as_bytes())
-            .map(Bytes)
-            .map_err(|error| serde::de::Error::custom(format!("data is not base64: {error}")))
-    }
-}
 
 /// `USBRequestType`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -180,7 +160,7 @@ pub enum Request {
         setup: Setup,
         /// The data stage (absent: none).
         #[serde(default)]
-        data: Bytes,
+        data: Base64Bytes,
     },
     /// `USBDevice.transferIn()`.
     TransferIn {
@@ -198,7 +178,7 @@ pub enum Request {
         /// The endpoint number (1–15).
         endpoint_number: u8,
         /// The bytes to send.
-        data: Bytes,
+        data: Base64Bytes,
     },
     /// `USBDevice.clearHalt()`.
     ClearHalt {
@@ -309,7 +289,7 @@ pub struct InResult {
     /// `ok`, `stall` or `babble`.
     pub status: TransferStatus,
     /// The bytes received.
-    pub data: Bytes,
+    pub data: Base64Bytes,
 }
 
 impl InResult {
@@ -317,7 +297,7 @@ impl InResult {
     pub fn received(data: Vec<u8>) -> InResult {
         InResult {
             status: TransferStatus::Ok,
-            data: Bytes(data),
+            data: Base64Bytes(data),
         }
     }
 
@@ -325,7 +305,7 @@ impl InResult {
     pub fn stalled() -> InResult {
         InResult {
             status: TransferStatus::Stall,
-            data: Bytes::default(),
+            data: Base64Bytes::default(),
         }
     }
 }
@@ -631,7 +611,7 @@ mod tests {
             Request::TransferOut {
                 device_id: "tpdu".into(),
                 endpoint_number: 2,
-                data: Bytes(b"a".to_vec()),
+                data: Base64Bytes(b"a".to_vec()),
             }
         );
         let (_, request) = parse_frame(

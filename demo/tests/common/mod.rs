@@ -14,6 +14,7 @@ use ccid::{ControlSetup, TransportError, UsbDeviceInfo, UsbTransport};
 use demo::bridge::protocol::ErrorBody;
 use demo::bridge::{Bridge, CardCatalogue, DemoReader};
 use futures_util::{SinkExt, StreamExt};
+use renewal::api::Base64Bytes;
 use serde_json::{json, Value};
 use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::Message;
@@ -166,15 +167,16 @@ pub fn outcome(response: Value) -> Result<Value, ErrorBody> {
 }
 
 pub fn b64(bytes: &[u8]) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD.encode(bytes)
+    match serde_json::to_value(Base64Bytes(bytes.to_vec())).expect("base64") {
+        Value::String(text) => text,
+        other => panic!("base64 bytes are a string, not {other}"),
+    }
 }
 
 pub fn unb64(value: &Value) -> Vec<u8> {
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD
-        .decode(value.as_str().expect("base64 string"))
-        .expect("base64")
+    serde_json::from_value::<Base64Bytes>(value.clone())
+        .expect("base64 string")
+        .0
 }
 
 /// `ccid::UsbTransport` over the bridge, as `ccid::webusb::WebUsbTransport` is over WebUSB: an
