@@ -11,7 +11,6 @@ mod common;
 
 use std::cell::Cell;
 use std::rc::Rc;
-use std::time::Duration;
 
 use app::flow::{
     BrowserEnvironment, CcidCard, ChooseError, Deployment, FlowState, IdentityPurpose,
@@ -21,9 +20,9 @@ use authority_tools::demo::{DemoCase, DemoHolder};
 use card::files::Slot;
 use card::virtual_card::SharedVirtualCard;
 use card::Pin;
-use ccid::sim::{SimReader, SimReaderConfig, SimTransport};
-use ccid::{ControlSetup, TransportError, UsbDeviceInfo, UsbTransport};
+use ccid::sim::{SimReader, SimReaderConfig};
 use common::real_authority::{HttpAuthorityPort, RealAuthority};
+use common::{HookedTransport, TransferHook};
 use futures_executor::block_on;
 use renewal::rules::{classify_term, Term};
 use renewal::CitizenCertificate;
@@ -35,17 +34,16 @@ const KIOSK: BrowserEnvironment = BrowserEnvironment {
     deployment: Deployment::Unrestricted,
 };
 
-/// The simulated reader's transport, counting every USB transfer and pulling the card out of
-/// the reader right after transfer number `pull_after`.
-struct PullingTransport {
-    inner: SimTransport,
+/// Counts every USB transfer and pulls the card out of the reader right after transfer number
+/// `pull_after`.
+struct Pulling {
     reader: SimReader,
     transfers: Rc<Cell<u64>>,
     pull_after: Option<u64>,
 }
 
-impl PullingTransport {
-    fn transferred(&self) {
+impl TransferHook for Pulling {
+    fn after(&mut self) {
         let count = self.transfers.get() + 1;
         self.transfers.set(count);
         if self.pull_after == Some(count) {
@@ -54,67 +52,7 @@ impl PullingTransport {
     }
 }
 
-impl UsbTransport for PullingTransport {
-    fn device_info(&self) -> UsbDeviceInfo {
-        self.inner.device_info()
-    }
-
-    async fn claim_interface(
-        &mut self,
-        interface: u8,
-        alternate: u8,
-    ) -> Result<(), TransportError> {
-        self.inner.claim_interface(interface, alternate).await
-    }
-
-    async fn control_in(
-        &mut self,
-        setup: ControlSetup,
-        length: u16,
-    ) -> Result<Vec<u8>, TransportError> {
-        let answer = self.inner.control_in(setup, length).await;
-        self.transferred();
-        answer
-    }
-
-    async fn control_out(
-        &mut self,
-        setup: ControlSetup,
-        data: &[u8],
-    ) -> Result<(), TransportError> {
-        let answer = self.inner.control_out(setup, data).await;
-        self.transferred();
-        answer
-    }
-
-    async fn bulk_out(&mut self, endpoint: u8, data: &[u8]) -> Result<(), TransportError> {
-        let answer = self.inner.bulk_out(endpoint, data).await;
-        self.transferred();
-        answer
-    }
-
-    async fn bulk_in(
-        &mut self,
-        endpoint: u8,
-        max_length: usize,
-        timeout: Duration,
-    ) -> Result<Vec<u8>, TransportError> {
-        let answer = self.inner.bulk_in(endpoint, max_length, timeout).await;
-        self.transferred();
-        answer
-    }
-
-    async fn interrupt_in(
-        &mut self,
-        endpoint: u8,
-        max_length: usize,
-        timeout: Duration,
-    ) -> Result<Vec<u8>, TransportError> {
-        let answer = self.inner.interrupt_in(endpoint, max_length, timeout).await;
-        self.transferred();
-        answer
-    }
-}
+type PullingTransport = HookedTransport<Pulling>;
 
 /// The user picks the one reader.
 struct Chooser {
@@ -127,11 +65,13 @@ impl ReaderChooser for Chooser {
     type Transport = PullingTransport;
 
     async fn choose_reader(&mut self) -> Result<PullingTransport, ChooseError> {
-        Ok(PullingTransport {
+        Ok(HookedTransport {
             inner: self.reader.transport(),
-            reader: self.reader.clone(),
-            transfers: Rc::clone(&self.transfers),
-            pull_after: self.pull_after,
+            hook: Pulling {
+                reader: self.reader.clone(),
+                transfers: Rc::clone(&self.transfers),
+                pull_after: self.pull_after,
+            },
         })
     }
 }

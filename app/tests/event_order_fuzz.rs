@@ -24,9 +24,10 @@ use authority_tools::demo::{DemoCase, DemoHolder};
 use card::files::Slot;
 use card::virtual_card::SharedVirtualCard;
 use card::Pin;
-use ccid::sim::{SimReader, SimReaderConfig, SimTransport};
-use ccid::{ControlSetup, TransportError, UsbDeviceInfo, UsbTransport};
+use ccid::sim::{SimReader, SimReaderConfig};
+use ccid::TransportError;
 use common::real_authority::{HttpAuthorityPort, Outage, RealAuthority};
+use common::{HookedTransport, TransferHook};
 use futures_executor::block_on;
 use renewal::rules::{classify_term, Term};
 use renewal::CitizenCertificate;
@@ -126,17 +127,20 @@ impl World {
     }
 }
 
-/// The simulated reader's transport as the browser would give it, failing like an unplugged
-/// device once the reader is unplugged or the page is gone.
-struct ChaosTransport {
-    inner: SimTransport,
+/// The reader as the browser would give it, failing like an unplugged device once the reader
+/// is unplugged or the page is gone.
+struct Chaos {
     world: Rc<World>,
     alive: Rc<Cell<bool>>,
     page: Rc<Cell<bool>>,
 }
 
-impl ChaosTransport {
-    fn check(&self) -> Result<(), TransportError> {
+impl TransferHook for Chaos {
+    fn claim(&mut self) -> Result<(), TransportError> {
+        self.before()
+    }
+
+    fn before(&mut self) -> Result<(), TransportError> {
         self.world.maybe_chaos(2);
         if self.alive.get() && self.page.get() {
             Ok(())
@@ -146,63 +150,7 @@ impl ChaosTransport {
     }
 }
 
-impl UsbTransport for ChaosTransport {
-    fn device_info(&self) -> UsbDeviceInfo {
-        self.inner.device_info()
-    }
-
-    async fn claim_interface(
-        &mut self,
-        interface: u8,
-        alternate: u8,
-    ) -> Result<(), TransportError> {
-        self.check()?;
-        self.inner.claim_interface(interface, alternate).await
-    }
-
-    async fn control_in(
-        &mut self,
-        setup: ControlSetup,
-        length: u16,
-    ) -> Result<Vec<u8>, TransportError> {
-        self.check()?;
-        self.inner.control_in(setup, length).await
-    }
-
-    async fn control_out(
-        &mut self,
-        setup: ControlSetup,
-        data: &[u8],
-    ) -> Result<(), TransportError> {
-        self.check()?;
-        self.inner.control_out(setup, data).await
-    }
-
-    async fn bulk_out(&mut self, endpoint: u8, data: &[u8]) -> Result<(), TransportError> {
-        self.check()?;
-        self.inner.bulk_out(endpoint, data).await
-    }
-
-    async fn bulk_in(
-        &mut self,
-        endpoint: u8,
-        max_length: usize,
-        timeout: Duration,
-    ) -> Result<Vec<u8>, TransportError> {
-        self.check()?;
-        self.inner.bulk_in(endpoint, max_length, timeout).await
-    }
-
-    async fn interrupt_in(
-        &mut self,
-        endpoint: u8,
-        max_length: usize,
-        timeout: Duration,
-    ) -> Result<Vec<u8>, TransportError> {
-        self.check()?;
-        self.inner.interrupt_in(endpoint, max_length, timeout).await
-    }
-}
+type ChaosTransport = HookedTransport<Chaos>;
 
 struct Chooser(Rc<World>);
 
@@ -216,11 +164,13 @@ impl ReaderChooser for Chooser {
         }
         let alive = Rc::new(Cell::new(true));
         *world.transport_alive.borrow_mut() = Rc::clone(&alive);
-        Ok(ChaosTransport {
+        Ok(HookedTransport {
             inner: world.reader.transport(),
-            world: Rc::clone(world),
-            alive,
-            page: Rc::clone(&world.page_alive.borrow()),
+            hook: Chaos {
+                world: Rc::clone(world),
+                alive,
+                page: Rc::clone(&world.page_alive.borrow()),
+            },
         })
     }
 }

@@ -39,6 +39,7 @@
 pub mod audit;
 pub mod ca;
 pub mod clock;
+pub mod command;
 pub mod config;
 pub mod error;
 pub mod files;

@@ -242,16 +242,28 @@ pub enum Tab {
     Unrestricted,
 }
 
-/// A test double of the browser's side of WebUSB: the simulated reader's transport, refusing
-/// `claimInterface` on a smart-card-class interface in an ordinary tab the way Chromium does
-/// (`SecurityError`, which a WebUSB transport reports as `AccessDenied`).
-pub struct BrowserLikeTransport {
-    inner: SimTransport,
-    protected: bool,
-    claim_error: Option<TransportError>,
+/// What a test does around the USB transfers of a [`HookedTransport`]: an `Err` fails the
+/// transfer as the platform would, before it reaches the reader.
+pub trait TransferHook {
+    /// Before `claimInterface`.
+    fn claim(&mut self) -> Result<(), TransportError> {
+        Ok(())
+    }
+    /// Before each control, bulk or interrupt transfer.
+    fn before(&mut self) -> Result<(), TransportError> {
+        Ok(())
+    }
+    /// After each control, bulk or interrupt transfer reached the reader.
+    fn after(&mut self) {}
 }
 
-impl UsbTransport for BrowserLikeTransport {
+/// The simulated reader's transport with a test's [`TransferHook`] around every transfer.
+pub struct HookedTransport<H> {
+    pub inner: SimTransport,
+    pub hook: H,
+}
+
+impl<H: TransferHook> UsbTransport for HookedTransport<H> {
     fn device_info(&self) -> UsbDeviceInfo {
         self.inner.device_info()
     }
@@ -261,14 +273,7 @@ impl UsbTransport for BrowserLikeTransport {
         interface: u8,
         alternate: u8,
     ) -> Result<(), TransportError> {
-        if self.protected {
-            return Err(TransportError::AccessDenied(
-                "SecurityError: The requested interface implements a protected class.".into(),
-            ));
-        }
-        if let Some(error) = self.claim_error.clone() {
-            return Err(error);
-        }
+        self.hook.claim()?;
         self.inner.claim_interface(interface, alternate).await
     }
 
@@ -277,7 +282,10 @@ impl UsbTransport for BrowserLikeTransport {
         setup: ControlSetup,
         length: u16,
     ) -> Result<Vec<u8>, TransportError> {
-        self.inner.control_in(setup, length).await
+        self.hook.before()?;
+        let answer = self.inner.control_in(setup, length).await;
+        self.hook.after();
+        answer
     }
 
     async fn control_out(
@@ -285,11 +293,17 @@ impl UsbTransport for BrowserLikeTransport {
         setup: ControlSetup,
         data: &[u8],
     ) -> Result<(), TransportError> {
-        self.inner.control_out(setup, data).await
+        self.hook.before()?;
+        let answer = self.inner.control_out(setup, data).await;
+        self.hook.after();
+        answer
     }
 
     async fn bulk_out(&mut self, endpoint: u8, data: &[u8]) -> Result<(), TransportError> {
-        self.inner.bulk_out(endpoint, data).await
+        self.hook.before()?;
+        let answer = self.inner.bulk_out(endpoint, data).await;
+        self.hook.after();
+        answer
     }
 
     async fn bulk_in(
@@ -298,7 +312,10 @@ impl UsbTransport for BrowserLikeTransport {
         max_length: usize,
         timeout: Duration,
     ) -> Result<Vec<u8>, TransportError> {
-        self.inner.bulk_in(endpoint, max_length, timeout).await
+        self.hook.before()?;
+        let answer = self.inner.bulk_in(endpoint, max_length, timeout).await;
+        self.hook.after();
+        answer
     }
 
     async fn interrupt_in(
@@ -307,9 +324,37 @@ impl UsbTransport for BrowserLikeTransport {
         max_length: usize,
         timeout: Duration,
     ) -> Result<Vec<u8>, TransportError> {
-        self.inner.interrupt_in(endpoint, max_length, timeout).await
+        self.hook.before()?;
+        let answer = self.inner.interrupt_in(endpoint, max_length, timeout).await;
+        self.hook.after();
+        answer
     }
 }
+
+/// The browser's side of WebUSB: `claimInterface` on a smart-card-class interface in an
+/// ordinary tab is refused the way Chromium does (`SecurityError`, which a WebUSB transport
+/// reports as `AccessDenied`), or the platform refuses it (another driver holds the reader).
+pub struct BrowserLike {
+    protected: bool,
+    claim_error: Option<TransportError>,
+}
+
+impl TransferHook for BrowserLike {
+    fn claim(&mut self) -> Result<(), TransportError> {
+        if self.protected {
+            return Err(TransportError::AccessDenied(
+                "SecurityError: The requested interface implements a protected class.".into(),
+            ));
+        }
+        match self.claim_error.clone() {
+            Some(error) => Err(error),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A test double of the browser's side of WebUSB over the simulated reader.
+pub type BrowserLikeTransport = HookedTransport<BrowserLike>;
 
 /// A test double of the browser's reader chooser: the user picks `reader` (or closes the
 /// chooser when there is none).
@@ -337,10 +382,12 @@ impl ReaderChooser for SimChooser {
 
     async fn choose_reader(&mut self) -> Result<BrowserLikeTransport, ChooseError> {
         let reader = self.reader.as_ref().ok_or(ChooseError::NothingChosen)?;
-        Ok(BrowserLikeTransport {
+        Ok(HookedTransport {
             inner: reader.transport(),
-            protected: self.interface_class == 0x0B && self.tab == Tab::Ordinary,
-            claim_error: self.claim_error.clone(),
+            hook: BrowserLike {
+                protected: self.interface_class == 0x0B && self.tab == Tab::Ordinary,
+                claim_error: self.claim_error.clone(),
+            },
         })
     }
 }
