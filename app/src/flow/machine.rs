@@ -622,11 +622,19 @@ impl Asking {
     }
 }
 
+impl From<Ask> for Asking {
+    fn from(ask: Ask) -> Asking {
+        match ask {
+            Ask::Renew => Asking::Renew,
+            Ask::Resume => Asking::Resume,
+        }
+    }
+}
+
 impl AfterPin {
     fn asking(&self) -> Asking {
         match self {
-            AfterPin::Prove(Ask::Renew, _) => Asking::Renew,
-            AfterPin::Prove(Ask::Resume, _) => Asking::Resume,
+            AfterPin::Prove(ask, _) => (*ask).into(),
             AfterPin::Write(pending) => Asking::FinishPending(pending.clone()),
         }
     }
@@ -648,6 +656,8 @@ fn identity_view(loaded: &LoadedCard, purpose: IdentityPurpose, form: &Form) -> 
 fn step(phase: Phase, event: Event) -> Step {
     use Event as E;
     use Phase as P;
+    // Decided before the phase is taken apart: a card pulled out now interrupts a renewal.
+    let holds_pending = phase.holds_pending();
     match (phase, event) {
         // A new reader: everything read before is let go, whatever was happening.
         (_, E::ReaderAttached) => look_for_card(InsertNotice::NoCardYet),
@@ -696,14 +706,12 @@ fn step(phase: Phase, event: Event) -> Step {
         (P::CardShown(_) | P::Identity { .. }, E::CardChanged(Ok(CardChange::Inserted))) => {
             read_card(InsertNotice::CardRemoved)
         }
-        (
-            phase @ (P::CardShown(_) | P::Identity { .. }),
-            E::CardChanged(Ok(CardChange::Removed)),
-        ) => card_removed(phase.holds_pending(), InsertNotice::CardRemoved),
-        (
-            phase @ (P::InsertCard(_) | P::CardShown(_) | P::Identity { .. }),
-            E::CardChanged(Err(error)),
-        ) => card_failure(phase.holds_pending(), error, InsertNotice::CardRemoved),
+        (P::CardShown(_) | P::Identity { .. }, E::CardChanged(Ok(CardChange::Removed))) => {
+            card_removed(holds_pending, InsertNotice::CardRemoved)
+        }
+        (P::InsertCard(_) | P::CardShown(_) | P::Identity { .. }, E::CardChanged(Err(error))) => {
+            card_failure(holds_pending, error, InsertNotice::CardRemoved)
+        }
         // Late news: already waiting for the card, or busy with it (the running step finds
         // out itself), or past it.
         (phase, E::CardChanged(_)) => rest(phase),
@@ -720,7 +728,7 @@ fn step(phase: Phase, event: Event) -> Step {
         (P::LookingForCard(notice), E::CardPresent(present)) => match present {
             Ok(true) => read_card(InsertNotice::CardRemoved),
             Ok(false) => rest(P::InsertCard(notice)),
-            Err(error) => card_failure(false, error, InsertNotice::NoCardYet),
+            Err(error) => card_failure(holds_pending, error, InsertNotice::NoCardYet),
         },
 
         // Reading the card and asking the authority about it.
@@ -729,7 +737,7 @@ fn step(phase: Phase, event: Event) -> Step {
                 P::AskingServerInfo(CardRead::new(contents)),
                 Some(Effect::AskServerInfo),
             ),
-            Err(error) => card_failure(false, error, notice),
+            Err(error) => card_failure(holds_pending, error, notice),
         },
         (P::AskingServerInfo(read), E::ServerInfo(answer)) => match answer {
             Ok(info) if info.api_version == API_VERSION => {
@@ -757,11 +765,7 @@ fn step(phase: Phase, event: Event) -> Step {
                 form: Form::new(PinStatus::Verified),
             }),
             Ok(PinState::Locked) => failed(problems::pin_locked()),
-            Err(error) => card_failure(
-                matches!(asking, Asking::FinishPending(_)),
-                error,
-                InsertNotice::CardRemoved,
-            ),
+            Err(error) => card_failure(holds_pending, error, InsertNotice::CardRemoved),
         },
         (
             P::VerifyingPin {
@@ -795,11 +799,7 @@ fn step(phase: Phase, event: Event) -> Step {
             Ok(VerifyOutcome::Locked) | Err(CardPortError::PinLocked) => {
                 failed(problems::pin_locked())
             }
-            Err(error) => card_failure(
-                matches!(after, AfterPin::Write(_)),
-                error,
-                InsertNotice::CardRemoved,
-            ),
+            Err(error) => card_failure(holds_pending, error, InsertNotice::CardRemoved),
         },
 
         // The proof of possession and the authority's renewal.
@@ -812,7 +812,7 @@ fn step(phase: Phase, event: Event) -> Step {
             E::Signed(signed),
         ) => match signed {
             Ok(card_signature) => ask_renewal(loaded, proof, challenge_id, card_signature),
-            Err(error) => card_failure(false, error, InsertNotice::CardRemoved),
+            Err(error) => card_failure(holds_pending, error, InsertNotice::CardRemoved),
         },
         (P::Issuing { loaded, proof }, E::Renewed(answer)) if proof.ask == Ask::Renew => {
             match answer {
@@ -895,7 +895,7 @@ fn step(phase: Phase, event: Event) -> Step {
                     ..issued.pending
                 }),
             ),
-            (Err(error), _) => card_failure(true, error, InsertNotice::RenewalInterrupted),
+            (Err(error), _) => card_failure(holds_pending, error, InsertNotice::RenewalInterrupted),
         },
         (P::ReadingBack(issued), E::ReadBack(read)) => match read {
             Ok(on_card)
@@ -907,7 +907,7 @@ fn step(phase: Phase, event: Event) -> Step {
             Ok(_) => failed(problems::written_certificates_differ(
                 "the certificates read back are not the issued ones".into(),
             )),
-            Err(error) => card_failure(true, error, InsertNotice::RenewalInterrupted),
+            Err(error) => card_failure(holds_pending, error, InsertNotice::RenewalInterrupted),
         },
         (P::Completing(issued), E::Completed(answer)) => match answer {
             Ok(answer) => done(answer.receipt, false),
@@ -1181,13 +1181,9 @@ fn renewal_refused(mut loaded: LoadedCard, proof: Proof, error: AuthorityError) 
     let identity_refused = refusal.code == ErrorCode::IdentityMismatch;
     if identity_refused || national_id_error.is_some() || birthday_error.is_some() {
         // The card still holds the verified PIN: the user need not type it again.
-        let asking = match proof.ask {
-            Ask::Renew => Asking::Renew,
-            Ask::Resume => Asking::Resume,
-        };
         return rest(Phase::Identity {
             loaded,
-            asking,
+            asking: proof.ask.into(),
             form: Form {
                 pin_status: PinStatus::Verified,
                 national_id_error,
