@@ -18,11 +18,10 @@ use app::flow::{
 };
 use authority_tools::demo::{DemoCase, DemoHolder};
 use card::files::Slot;
-use card::virtual_card::SharedVirtualCard;
 use card::Pin;
 use ccid::sim::{SimReader, SimReaderConfig};
 use common::real_authority::{HttpAuthorityPort, RealAuthority};
-use common::{HookedTransport, TransferHook};
+use common::{slot_certificate, HookedTransport, TransferHook};
 use futures_executor::block_on;
 use renewal::rules::{classify_term, Term};
 use renewal::CitizenCertificate;
@@ -119,12 +118,6 @@ fn label(state: &FlowState) -> String {
         FlowState::Failed(problem) => format!("Failed({:?})", problem.title),
         other => format!("{other:?}"),
     }
-}
-
-fn slot_certificate(card: &SharedVirtualCard, slot: Slot) -> CitizenCertificate {
-    let bytes = card.borrow().slot_bytes(slot).to_vec();
-    let length = card::files::der_length(&bytes).unwrap();
-    CitizenCertificate::from_der(&bytes[..length]).unwrap()
 }
 
 /// One whole renewal with the card pulled after transfer `pull_after` (never if `None`), then,

@@ -27,10 +27,9 @@ use card::Pin;
 use ccid::sim::{SimReader, SimReaderConfig};
 use ccid::TransportError;
 use common::real_authority::{HttpAuthorityPort, Outage, RealAuthority};
-use common::{HookedTransport, TransferHook};
+use common::{slot_term, HookedTransport, TransferHook};
 use futures_executor::block_on;
-use renewal::rules::{classify_term, Term};
-use renewal::CitizenCertificate;
+use renewal::rules::Term;
 
 const KIOSK: BrowserEnvironment = BrowserEnvironment {
     webusb: true,
@@ -267,13 +266,6 @@ fn user_acts(flow: &mut Flow, world: &Rc<World>, holder: &DemoHolder) -> bool {
         other => panic!("the page rests on a working state: {other:?}"),
     }
     true
-}
-
-fn slot_term(card: &SharedVirtualCard, slot: Slot) -> Option<Term> {
-    let bytes = card.borrow().slot_bytes(slot).to_vec();
-    let length = card::files::der_length(&bytes).ok()?;
-    let certificate = CitizenCertificate::from_der(bytes.get(..length)?).ok()?;
-    Some(classify_term(&certificate.validity()))
 }
 
 /// One run from `seed`; returns how many pages (flows) it took.

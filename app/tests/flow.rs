@@ -22,7 +22,7 @@ use card::virtual_card::SharedVirtualCard;
 use card::Pin;
 use ccid::sim::{SimReader, SimReaderConfig};
 use common::real_authority::{HttpAuthorityPort, RealAuthority};
-use common::{reader_with, BrowserLikeTransport, SimChooser, Tab};
+use common::{reader_with, slot_certificate, slot_term, BrowserLikeTransport, SimChooser, Tab};
 use futures_executor::block_on;
 use renewal::api::{COMPLETE_PATH, RENEW_PATH, RESUME_PATH, VERDICT_PATH};
 use renewal::rules::{classify_term, Term};
@@ -136,20 +136,6 @@ fn verdict_of(state: &FlowState) -> Verdict {
         FlowState::Card(overview) => overview.verdict.clone().expect("a verdict"),
         other => panic!("not the card page: {other:?}"),
     }
-}
-
-/// The term of the certificate in `slot`, or `None` when the slot holds no certificate.
-fn slot_term(card: &SharedVirtualCard, slot: Slot) -> Option<Term> {
-    let bytes = card.borrow().slot_bytes(slot).to_vec();
-    let length = card::files::der_length(&bytes).ok()?;
-    let certificate = CitizenCertificate::from_der(bytes.get(..length)?).ok()?;
-    Some(classify_term(&certificate.validity()))
-}
-
-fn slot_certificate(card: &SharedVirtualCard, slot: Slot) -> CitizenCertificate {
-    let bytes = card.borrow().slot_bytes(slot).to_vec();
-    let length = card::files::der_length(&bytes).unwrap();
-    CitizenCertificate::from_der(&bytes[..length]).unwrap()
 }
 
 /// Exactly one renewal of the card on record, and none left unfinished.

@@ -226,6 +226,27 @@ pub fn unshared_virtual_card() -> VirtualCard {
     .unwrap()
 }
 
+/// The certificate in `slot` of `card`.
+pub fn slot_certificate(
+    card: &SharedVirtualCard,
+    slot: card::files::Slot,
+) -> renewal::CitizenCertificate {
+    let bytes = card.borrow().slot_bytes(slot).to_vec();
+    let length = card::files::der_length(&bytes).unwrap();
+    renewal::CitizenCertificate::from_der(&bytes[..length]).unwrap()
+}
+
+/// The term of the certificate in `slot` of `card`, or `None` when the slot holds none.
+pub fn slot_term(
+    card: &SharedVirtualCard,
+    slot: card::files::Slot,
+) -> Option<renewal::rules::Term> {
+    let bytes = card.borrow().slot_bytes(slot).to_vec();
+    let length = card::files::der_length(&bytes).ok()?;
+    let certificate = renewal::CitizenCertificate::from_der(bytes.get(..length)?).ok()?;
+    Some(renewal::rules::classify_term(&certificate.validity()))
+}
+
 /// A simulated reader of `config` holding `card`.
 pub fn reader_with(config: SimReaderConfig, card: &SharedVirtualCard) -> SimReader {
     let reader = SimReader::new(config);

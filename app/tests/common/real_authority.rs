@@ -10,14 +10,14 @@ use std::sync::OnceLock;
 
 use app::flow::ports::decode_answer;
 use app::flow::{AuthorityError, AuthorityPort};
-use authority::ca::{CertificateAuthority, CA_CERTIFICATE_FILE, CA_KEY_FILE};
+use authority::ca::CertificateAuthority;
 use authority::clock::ManualClock;
-use authority::routes::api_router;
-use authority::server::{self, RunningServer};
+use authority::server::RunningServer;
 use authority::signer::generate_rsa_key;
 use authority::storage::TableCounts;
 use authority::Authority;
 use authority_tools::demo::{self, CardKeys, DemoCard, DemoCase};
+use authority_tools::in_process::{self, InProcessAuthority};
 use card::virtual_card::{SharedVirtualCard, VirtualCard};
 use renewal::api::{
     CompleteRequest, CompleteResponse, ReceiptRequest, ReceiptResponse, RenewRequest,
@@ -71,23 +71,22 @@ impl RealAuthority {
             .unwrap();
         let dir = tempfile::tempdir().unwrap();
         let (key, certificate) = ca_files();
-        std::fs::write(dir.path().join(CA_KEY_FILE), key).unwrap();
-        std::fs::write(dir.path().join(CA_CERTIFICATE_FILE), certificate).unwrap();
         let clock = ManualClock::new(START);
-        let (authority, server, cards) = runtime.block_on(async {
-            let url = authority::config::default_database_url(dir.path());
-            let authority = server::open(dir.path(), &url, clock.clock()).await.unwrap();
-            let cards = demo::create_cards(&authority, cases, card_keys())
-                .await
-                .unwrap();
-            let server = server::spawn(
-                api_router(authority.clone()),
-                "127.0.0.1:0".parse().unwrap(),
-            )
-            .await
+        let InProcessAuthority {
+            authority,
+            server,
+            cards,
+        } = runtime
+            .block_on(in_process::start(
+                dir.path(),
+                &authority::config::default_database_url(dir.path()),
+                key,
+                certificate,
+                clock.clock(),
+                cases,
+                card_keys(),
+            ))
             .unwrap();
-            (authority, server, cards)
-        });
         RealAuthority {
             url: server.url(),
             runtime,
