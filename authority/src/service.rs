@@ -133,6 +133,23 @@ impl Audit {
         self.written = true;
         Ok(value)
     }
+
+    /// Uses the request's challenge (answered from records, nothing else changes), recording
+    /// this line in the same transaction.
+    async fn use_challenge(
+        &mut self,
+        storage: &Storage,
+        challenge_id: &str,
+        fingerprint: &[u8],
+        now: OffsetDateTime,
+    ) -> Result<(), Refusal> {
+        self.write_in_challenge_use(async |entry| {
+            storage
+                .use_challenge(challenge_id, fingerprint, now, entry)
+                .await
+        })
+        .await
+    }
 }
 
 /// The renewal authority: records, CA, identity key and clock. Cheap to clone.
@@ -465,13 +482,13 @@ impl Authority {
             // Renewed already (an earlier request, a retry): the same certificates, never new.
             audit.entry.renewal_number = Some(existing.renewal_number.to_string());
             audit.entry.detail = "renewed already; same certificates returned".into();
-            let storage = &self.inner.storage;
             audit
-                .write_in_challenge_use(async |entry| {
-                    storage
-                        .use_challenge(&context.challenge.id, &fingerprint, now, entry)
-                        .await
-                })
+                .use_challenge(
+                    &self.inner.storage,
+                    &context.challenge.id,
+                    &fingerprint,
+                    now,
+                )
                 .await?;
             let issued = self.inner.storage.issued_renewal_by_id(existing.id).await?;
             return Ok(renew_response(issued));
@@ -886,13 +903,13 @@ impl Authority {
         if let Some(issued) = &issued {
             audit.entry.renewal_number = Some(issued.renewal.renewal_number.to_string());
         }
-        let storage = &self.inner.storage;
         audit
-            .write_in_challenge_use(async |entry| {
-                storage
-                    .use_challenge(&context.challenge.id, &fingerprint, now, entry)
-                    .await
-            })
+            .use_challenge(
+                &self.inner.storage,
+                &context.challenge.id,
+                &fingerprint,
+                now,
+            )
             .await?;
         Ok(match issued {
             None => ResumeResponse::NothingPending,
