@@ -14,5 +14,6 @@
 pub mod bench;
 pub mod demo;
 pub mod error;
+pub mod in_process;
 
 pub use error::ToolsError;

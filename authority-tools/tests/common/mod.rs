@@ -5,7 +5,7 @@
 
 use std::sync::OnceLock;
 
-use authority::ca::{CertificateAuthority, CA_CERTIFICATE_FILE, CA_KEY_FILE};
+use authority::ca::CertificateAuthority;
 use authority::clock::ManualClock;
 use authority::routes::api_router;
 use authority::server::{self, RunningServer};
@@ -13,6 +13,7 @@ use authority::signer::{generate_rsa_key, RsaSigner};
 use authority::storage::TableCounts;
 use authority::Authority;
 use authority_tools::demo::{self, CardKeys, DemoCard, DemoCase};
+use authority_tools::in_process::{self, InProcessAuthority};
 use renewal::api::{
     Base64Bytes, ChallengeOffer, HolderProof, RenewRequest, VerdictRequest, VerdictResponse,
 };
@@ -69,20 +70,21 @@ impl Harness {
     pub async fn start_on(database_url: Option<String>) -> Harness {
         let dir = tempfile::tempdir().unwrap();
         let (key, certificate) = ca_files();
-        std::fs::write(dir.path().join(CA_KEY_FILE), key).unwrap();
-        std::fs::write(dir.path().join(CA_CERTIFICATE_FILE), certificate).unwrap();
         let database_url =
             database_url.unwrap_or_else(|| authority::config::default_database_url(dir.path()));
         let clock = ManualClock::new(START);
-        let authority = server::open(dir.path(), &database_url, clock.clock())
-            .await
-            .unwrap();
-        let cards = demo::create_cards(&authority, &DemoCase::ALL, card_keys())
-            .await
-            .unwrap();
-        let server = server::spawn(
-            api_router(authority.clone()),
-            "127.0.0.1:0".parse().unwrap(),
+        let InProcessAuthority {
+            authority,
+            server,
+            cards,
+        } = in_process::start(
+            dir.path(),
+            &database_url,
+            key,
+            certificate,
+            clock.clock(),
+            &DemoCase::ALL,
+            card_keys(),
         )
         .await
         .unwrap();
