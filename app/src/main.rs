@@ -8,12 +8,13 @@ fn main() {
     use leptos::prelude::*;
 
     leptos::mount::mount_to_body(|| {
+        let kiosk = platform::kiosk_settings();
         let flow = start_flow(
             BrowserReaderChooser,
             platform::authority(),
             platform::browser_environment(),
         );
-        view! { <Shell flow=flow /> }
+        view! { <Shell flow=flow kiosk=kiosk /> }
     });
 }
 

@@ -15,6 +15,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
 use crate::flow::{BrowserEnvironment, Deployment};
+use crate::kiosk::KioskSettings;
 
 pub use http::HttpAuthority;
 
@@ -92,6 +93,25 @@ pub fn authority() -> HttpAuthority {
         Some(address) => HttpAuthority::at(address),
         None => HttpAuthority::same_origin(),
     }
+}
+
+/// Kiosk mode's settings when the page's address asks for it (`?kiosk`, see [`crate::kiosk`]);
+/// the document is then marked `class="kiosk"` for the touch layout.
+pub fn kiosk_settings() -> Option<KioskSettings> {
+    let window = web_sys::window()?;
+    let settings = KioskSettings::from_query(&window.location().search().ok()?)?;
+    if let Some(root) = window
+        .document()
+        .and_then(|document| document.document_element())
+    {
+        let _ = root.class_list().add_1("kiosk");
+    }
+    Some(settings)
+}
+
+/// Milliseconds since the epoch, from the browser's clock.
+pub fn now_millis() -> f64 {
+    js_sys::Date::now()
 }
 
 /// Waits `duration` (a `setTimeout`), without blocking the page.
