@@ -30,7 +30,22 @@ const loader = found[0][1]
   .filter((line, at, lines) => line.trim() !== '' || (at > 0 && lines[at - 1].trim() !== ''))
   .join('\n')
   .trim();
-const bytes = Buffer.from(`${loader}\n`, 'utf8');
+// Leptos builds the static parts of its views from HTML text compiled into the wasm (a
+// <template>'s innerHTML), never from data. Under Trusted Types — the Isolated Web App's policy,
+// and the authority's — that text must pass a policy: this one lets markup through and refuses
+// any that could run script. Text from the card, the authority or the user is only ever set as
+// text, never as markup.
+const trustedTypesPolicy = `if (window.trustedTypes && trustedTypes.createPolicy) {
+  trustedTypes.createPolicy('default', {
+    createHTML(html) {
+      if (/<script|<object|<embed|\\son[a-z]+\\s*=|javascript:/i.test(html)) {
+        throw new TypeError('markup that could run script is refused');
+      }
+      return html;
+    },
+  });
+}`;
+const bytes = Buffer.from(`${trustedTypesPolicy}\n${loader}\n`, 'utf8');
 const name = `start-${createHash('sha256').update(bytes).digest('hex').slice(0, 16)}.js`;
 const integrity = `sha384-${createHash('sha384').update(bytes).digest('base64')}`;
 writeFileSync(join(directory, name), bytes);

@@ -5,13 +5,15 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use authority::routes::PAGE_CONTENT_SECURITY_POLICY;
 use axum::extract::{Request, State};
 use axum::handler::Handler;
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::cards::CardSheet;
 
@@ -27,23 +29,28 @@ pub const PANEL_SCRIPT: &str = include_str!("../../www/demo-panel.js");
 /// The demo panel's styles (`www/demo-panel.css`).
 pub const PANEL_STYLE: &str = include_str!("../../www/demo-panel.css");
 
+/// Where the script choosing the stand-in's mode is served.
+pub const MODE_SCRIPT_PATH: &str = "/demo-mode.js";
+
 /// Chooses the stand-in's mode from the page's own query (`?usb=…&choose=…`), so one static
-/// `index.html` serves every mode. An ordinary Chromium tab is the default.
-const MODE_SCRIPT: &str = "<script>(() => {\
-const query = new URLSearchParams(location.search);\
-const modes = ['protected-class', 'normal', 'no-webusb'];\
-const asked = query.get('usb');\
-const options = { mode: modes.includes(asked) ? asked : 'protected-class' };\
-const choose = query.get('choose');\
-if (choose) options.choose = choose;\
-window.USB_STANDIN = options;\
-})();</script>";
+/// `index.html` serves every mode. An ordinary Chromium tab is the default. A file, not inline:
+/// the demo page is held to the production page's content security policy.
+const MODE_SCRIPT: &str = "(() => {
+  const query = new URLSearchParams(location.search);
+  const modes = ['protected-class', 'normal', 'no-webusb'];
+  const asked = query.get('usb');
+  const options = { mode: modes.includes(asked) ? asked : 'protected-class' };
+  const choose = query.get('choose');
+  if (choose) options.choose = choose;
+  window.USB_STANDIN = options;
+})();
+";
 
 /// What goes right after `<head>`: the mode, the stand-in (before the app's own scripts, so
 /// the app finds `navigator.usb` replaced), and the panel.
 pub fn injection() -> String {
     format!(
-        "\n{MODE_SCRIPT}\n<script src=\"{}\"></script>\n\
+        "\n<script src=\"{MODE_SCRIPT_PATH}\"></script>\n<script src=\"{}\"></script>\n\
          <link rel=\"stylesheet\" href=\"{PANEL_STYLE_PATH}\">\n\
          <script src=\"{PANEL_SCRIPT_PATH}\" defer></script>\n",
         crate::bridge::STANDIN_PATH
@@ -85,11 +92,24 @@ pub fn router(dist: PathBuf, sheets: Vec<CardSheet>) -> Router {
     Router::new()
         .route("/", get(index))
         .route("/index.html", get(index))
+        .route(MODE_SCRIPT_PATH, get(mode_script))
         .route(PANEL_SCRIPT_PATH, get(panel_script))
         .route(PANEL_STYLE_PATH, get(panel_style))
         .route(CARDS_PATH, get(cards))
         .fallback_service(ServeDir::new(dist).fallback(not_a_file))
         .with_state(pages)
+        // The production page's policy: what the tests see here is what a citizen gets.
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(PAGE_CONTENT_SECURITY_POLICY),
+        ))
+}
+
+async fn mode_script() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        MODE_SCRIPT,
+    )
 }
 
 async fn index(State(pages): State<Arc<Pages>>) -> Response {
@@ -162,10 +182,12 @@ mod tests {
         let injected = inject(page);
         let at = injected.find("<HEAD lang=x>").unwrap_or(usize::MAX) + "<HEAD lang=x>".len();
         assert_eq!(injected.get(at..at + 1), Some("\n"));
-        assert!(injected[at..].trim_start().starts_with("<script>(() =>"));
+        assert!(injected[at..]
+            .trim_start()
+            .starts_with("<script src=\"/demo-mode.js\">"));
         assert!(injected.ends_with("<title>t</title></head><body></body></html>"));
         let order: Vec<usize> = [
-            "window.USB_STANDIN",
+            "/demo-mode.js",
             "/usb-standin.js",
             "/demo-panel.css",
             "/demo-panel.js",
@@ -180,7 +202,7 @@ mod tests {
     #[test]
     fn a_header_element_is_not_the_head() {
         let injected = inject("<header>x</header>");
-        assert!(injected.starts_with("\n<script>"));
+        assert!(injected.starts_with("\n<script src="));
         assert!(injected.ends_with("<header>x</header>"));
     }
 }
