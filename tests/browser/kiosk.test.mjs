@@ -301,6 +301,12 @@ describe('kiosk mode', { concurrency: false }, () => {
     await connect(page);
     await expectHeading(page, '瀏覽器不允許一般網頁使用這台讀卡機');
     await checkKioskScreen(page, 'portrait-guidance');
+    // The operator guide's sections for this situation, inside the page.
+    await page.getByText('給管理人員：設定步驟').tap();
+    assert.equal(await page.locator('iframe.guide-frame').count(), 3);
+    const section = page.frameLocator('iframe.guide-frame').first();
+    await section.getByRole('heading', { name: 'The authority and the Isolated Web App' }).waitFor();
+    await screenshot(page, 'kiosk-portrait-guidance-for-staff');
     await expectIdleReset(page);
     noPageErrors(page);
   });
