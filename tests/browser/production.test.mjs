@@ -8,11 +8,17 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { DIST, STEP_TIMEOUT, cleanUp, launchBrowser, screenshot, screenshotFolder, watchProblems } from './support.mjs';
+import { resolve } from 'node:path';
+import {
+  DIST,
+  STEP_TIMEOUT,
+  cleanUp,
+  launchBrowser,
+  screenshot,
+  screenshotFolder,
+  spawnServer,
+  watchProblems,
+} from './support.mjs';
 
 const AUTHORITY_SERVER = process.env.AUTHORITY_SERVER || resolve(import.meta.dirname, '../../target/debug/authority');
 const IWA_ORIGIN = 'isolated-app://amfcf7c4bmpbjbmq4h4yptcobves56hfdyr7tm3doxqvfmsk5ss6maacai';
@@ -20,38 +26,17 @@ const IWA_ORIGIN = 'isolated-app://amfcf7c4bmpbjbmq4h4yptcobves56hfdyr7tm3doxqvf
 let browser;
 let authority;
 
-/** `authority serve` with the page, on a free port; resolves to its URL. */
-async function serveAuthority() {
-  const dataDir = mkdtempSync(join(tmpdir(), 'renewal-authority-'));
-  const child = spawn(
+/** `authority serve` with the page, on a free port. */
+function serveAuthority() {
+  return spawnServer(
+    'authority',
     AUTHORITY_SERVER,
-    ['serve', '--address', '127.0.0.1:0', '--data-dir', dataDir, '--static-dir', DIST, '--allow-origin', IWA_ORIGIN],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RUST_LOG: 'warn' } },
+    (dataDir) => [
+      'serve', '--address', '127.0.0.1:0', '--data-dir', dataDir, '--static-dir', DIST,
+      '--allow-origin', IWA_ORIGIN,
+    ],
+    /authority listening on (http:\/\/\S+)/,
   );
-  let output = '';
-  const url = await new Promise((resolveUrl, reject) => {
-    const timer = setTimeout(() => reject(new Error(`authority did not start:\n${output}`)), 60_000);
-    child.stdout.on('data', (chunk) => {
-      output += chunk;
-      const found = output.match(/authority listening on (http:\/\/\S+)/);
-      if (found) {
-        clearTimeout(timer);
-        resolveUrl(found[1]);
-      }
-    });
-    child.stderr.on('data', (chunk) => (output += chunk));
-    child.on('exit', (code) => reject(new Error(`authority exited with ${code}:\n${output}`)));
-  });
-  return {
-    url,
-    async stop() {
-      if (child.exitCode === null) {
-        child.kill('SIGINT');
-        await new Promise((done) => child.once('exit', done));
-      }
-      rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
 }
 
 before(async () => {
@@ -60,10 +45,7 @@ before(async () => {
   authority = await serveAuthority();
 });
 
-after(async () => {
-  await authority?.stop();
-  await cleanUp();
-});
+after(cleanUp);
 
 /** A tab on the production page at `query` that records every CSP or Trusted Types violation. */
 async function openProductionPage(query, contextOptions = {}) {

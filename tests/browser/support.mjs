@@ -59,20 +59,23 @@ export function screenshotFolder() {
   return folder;
 }
 
-/** A demo server of its own (fresh authority records and cards) on a free port. */
-export async function startServer(extraArgs = []) {
-  const dataDir = mkdtempSync(join(tmpdir(), 'renewal-demo-'));
-  const child = spawn(
-    DEMO_SERVER,
-    ['--address', '127.0.0.1:0', '--data-dir', dataDir, '--dist', DIST, '--fresh', ...extraArgs],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RUST_LOG: 'warn' } },
-  );
+/**
+ * Runs `binary` with `args(dataDir)` (a fresh data directory of its own) until it prints a
+ * line matching `ready`, whose first group is its URL; `stop()` stops it and removes the
+ * directory. Stopped by cleanUp() at the latest.
+ */
+export async function spawnServer(name, binary, args, ready) {
+  const dataDir = mkdtempSync(join(tmpdir(), `renewal-${name}-`));
+  const child = spawn(binary, args(dataDir), {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, RUST_LOG: 'warn' },
+  });
   let output = '';
   const url = await new Promise((resolveUrl, reject) => {
-    const timer = setTimeout(() => reject(new Error(`demo server did not start:\n${output}`)), 120_000);
+    const timer = setTimeout(() => reject(new Error(`${name} did not start:\n${output}`)), 120_000);
     const look = (chunk) => {
       output += chunk;
-      const found = output.match(/demo server at (http:\/\/\S+?)\/?\s/);
+      const found = output.match(ready);
       if (found) {
         clearTimeout(timer);
         resolveUrl(found[1]);
@@ -82,7 +85,7 @@ export async function startServer(extraArgs = []) {
     child.stderr.on('data', (chunk) => (output += chunk));
     child.on('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`demo server exited with ${code}:\n${output}`));
+      reject(new Error(`${name} exited with ${code}:\n${output}`));
     });
   });
   const server = {
@@ -97,6 +100,16 @@ export async function startServer(extraArgs = []) {
   };
   servers.push(server);
   return server;
+}
+
+/** A demo server of its own (fresh authority records and cards) on a free port. */
+export async function startServer(extraArgs = []) {
+  return spawnServer(
+    'demo',
+    DEMO_SERVER,
+    (dataDir) => ['--address', '127.0.0.1:0', '--data-dir', dataDir, '--dist', DIST, '--fresh', ...extraArgs],
+    /demo server at (http:\/\/\S+?)\/?\s/,
+  );
 }
 
 /** Collects the page's errors, failed loads and console errors into `page.problems`. */
