@@ -4,7 +4,8 @@
 // library that wrote it, so the test checks wbn-sign instead of repeating it.
 
 import { execFile } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { connect as connectTcp } from 'node:net';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -180,4 +181,104 @@ export function webBundleIdOf(rawPublicKey) {
 /** The raw 32 bytes of an Ed25519 public KeyObject (the end of its SPKI encoding). */
 export function rawEd25519(publicKey) {
   return publicKey.export({ type: 'spki', format: 'der' }).subarray(-32);
+}
+
+// ---- a WebSocket client (RFC 6455), text messages only ----
+//
+// Node 20 has no global WebSocket and the project carries no WebSocket package; the IWA test
+// needs one to relay the stand-in's bridge (which the page must reach as wss:, the only socket
+// scheme the IWA's CSP allows) to the demo server's real ws: bridge.
+
+
+/** Opens `url` (ws://host:port/path); resolves to { send(text), close() } once upgraded. */
+export function openWebSocket(url, { onMessage, onClose }) {
+  const { hostname, port, pathname, search } = new URL(url);
+  return new Promise((resolveSocket, reject) => {
+    const socket = connectTcp({ host: hostname, port: Number(port) });
+    const key = randomBytes(16).toString('base64');
+    let buffer = Buffer.alloc(0);
+    let upgraded = false;
+    let fragments = [];
+    const closed = () => onClose?.();
+    socket.on('error', (error) => (upgraded ? closed() : reject(error)));
+    socket.on('close', closed);
+    socket.on('connect', () =>
+      socket.write(
+        `GET ${pathname}${search} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nUpgrade: websocket\r\n` +
+          `Connection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+      ),
+    );
+    const frame = (opcode, payload) => {
+      const mask = randomBytes(4);
+      const length = payload.length;
+      const header =
+        length < 126
+          ? Buffer.from([0x80 | opcode, 0x80 | length])
+          : length < 65536
+            ? Buffer.from([0x80 | opcode, 0x80 | 126, length >> 8, length & 0xff])
+            : Buffer.concat([Buffer.from([0x80 | opcode, 0x80 | 127]), bigEndian64(length)]);
+      const masked = Buffer.from(payload);
+      for (let i = 0; i < masked.length; i++) masked[i] ^= mask[i % 4];
+      socket.write(Buffer.concat([header, mask, masked]));
+    };
+    const client = {
+      send: (text) => frame(0x1, Buffer.from(text, 'utf8')),
+      close: () => {
+        frame(0x8, Buffer.alloc(0));
+        socket.end();
+      },
+    };
+    socket.on('data', (chunk) => {
+      buffer = Buffer.concat([buffer, chunk]);
+      if (!upgraded) {
+        const end = buffer.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        const head = buffer.subarray(0, end).toString('latin1');
+        if (!/^HTTP\/1\.1 101/.test(head)) {
+          reject(new Error(`${url}: no WebSocket upgrade:\n${head}`));
+          socket.destroy();
+          return;
+        }
+        upgraded = true;
+        buffer = buffer.subarray(end + 4);
+        resolveSocket(client);
+      }
+      // Server frames are never masked.
+      while (buffer.length >= 2) {
+        const opcode = buffer[0] & 0x0f;
+        const final = (buffer[0] & 0x80) !== 0;
+        let length = buffer[1] & 0x7f;
+        let at = 2;
+        if (length === 126) {
+          if (buffer.length < 4) return;
+          length = buffer.readUInt16BE(2);
+          at = 4;
+        } else if (length === 127) {
+          if (buffer.length < 10) return;
+          length = Number(buffer.readBigUInt64BE(2));
+          at = 10;
+        }
+        if (buffer.length < at + length) return;
+        const payload = buffer.subarray(at, at + length);
+        buffer = buffer.subarray(at + length);
+        if (opcode === 0x8) {
+          socket.end();
+        } else if (opcode === 0x9) {
+          frame(0xa, payload);
+        } else if (opcode === 0x1 || opcode === 0x0) {
+          fragments.push(payload);
+          if (final) {
+            onMessage(Buffer.concat(fragments).toString('utf8'));
+            fragments = [];
+          }
+        }
+      }
+    });
+  });
+}
+
+function bigEndian64(value) {
+  const bytes = Buffer.alloc(8);
+  bytes.writeBigUInt64BE(BigInt(value));
+  return bytes;
 }
