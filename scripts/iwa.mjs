@@ -7,7 +7,7 @@
 // Prints the bundle's path and size, its web bundle ID and origin, the version, whether it was
 // signed with the development key, and the Chromium flags that install and open it.
 
-import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -279,12 +279,24 @@ export async function buildBundle({ dist, authority, kiosk, key, version }) {
   return { signedWebBundle, webBundleId, origin: `${origin}/`, paths: [...resources.keys()] };
 }
 
+/**
+ * Chromium's ID of an installed web app, which `--app-id` launches (GenerateAppIdFromManifestId):
+ * the manifest ID (for an IWA, its origin with the trailing slash) hashed with SHA-256, that
+ * digest hashed again (the extension-ID derivation Chromium reuses), the first 16 bytes with
+ * each nibble written as a letter a–p.
+ */
+export function chromiumAppId(manifestId) {
+  const once = createHash('sha256').update(manifestId).digest();
+  const digest = createHash('sha256').update(once).digest().subarray(0, 16);
+  return [...digest].map((byte) => String.fromCharCode(97 + (byte >> 4), 97 + (byte & 15))).join('');
+}
+
 /** The Chromium command lines that install the bundle and open the app. */
 export function chromiumCommands(bundlePath, origin) {
   const features = '--enable-features=IsolatedWebApps,IsolatedWebAppDevMode';
   return [
     `chromium ${features} --install-isolated-web-app-from-file=${bundlePath}`,
-    `chromium ${features} --app=${origin}`,
+    `chromium ${features} --app-id=${chromiumAppId(origin)}`,
   ];
 }
 
@@ -339,6 +351,7 @@ async function main() {
   console.log(`signing key: ${keyPath} (${development ? 'DEVELOPMENT key' : 'operator key'})`);
   console.log(`install: ${install}`);
   console.log(`open: ${open}`);
+  console.log(`Chromium app ID: ${chromiumAppId(bundle.origin)}`);
   // The public key fingerprint the operator can compare with the production key's.
   const publicKey = createPublicKey(key).export({ type: 'spki', format: 'der' });
   console.log(`public key (SPKI, base64): ${publicKey.toString('base64')}`);
