@@ -7,7 +7,8 @@
 //   {mode: 'normal'}           WebUSB as in a kiosk: every reader can be claimed (default)
 //   {mode: 'no-webusb'}        no navigator.usb at all, as in Firefox and Safari
 //   {mode: 'protected-class'}  claimInterface on class 0x0B rejects with SecurityError, as
-//                              Chromium does in an ordinary tab
+//                              Chromium does, unless the document's permissions policy
+//                              allows 'usb-unrestricted' (an Isolated Web App)
 // and optionally url (the bridge), grantAll (getDevices lists every reader) and choose (the
 // deviceId the chooser picks). window.usbStandin is the demo panel's handle.
 (() => {
@@ -37,6 +38,17 @@
 
   // The demo panel's handle (filled in at the end); it fires `card` events.
   const standin = new EventTarget();
+
+  // Whether the page may claim protected classes, as Chromium decides it: the document's
+  // permissions policy allows 'usb-unrestricted' (granted to Isolated Web Apps only).
+  function unrestrictedUsb() {
+    const policy = document.permissionsPolicy || document.featurePolicy;
+    try {
+      return Boolean(policy && policy.allowsFeature('usb-unrestricted'));
+    } catch {
+      return false;
+    }
+  }
 
   // ---- bytes ----
 
@@ -302,7 +314,7 @@
       const found = this._interface(interfaceNumber);
       const isProtected =
         found && found.alternates.some((a) => a.interfaceClass === SMART_CARD_CLASS);
-      if (options.mode === 'protected-class' && isProtected) {
+      if (options.mode === 'protected-class' && isProtected && !unrestrictedUsb()) {
         // Chromium refuses in the browser itself; the device never hears of it.
         throw new DOMException(
           'The requested interface implements a protected class.',

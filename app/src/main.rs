@@ -4,16 +4,17 @@
 fn main() {
     use app::controller::start_flow;
     use app::pages::Shell;
-    use app::platform::{self, webusb::BrowserReaderChooser, HttpAuthority};
+    use app::platform::{self, webusb::BrowserReaderChooser};
     use leptos::prelude::*;
 
     leptos::mount::mount_to_body(|| {
+        let kiosk = platform::kiosk_settings();
         let flow = start_flow(
             BrowserReaderChooser,
-            HttpAuthority::same_origin(),
+            platform::authority(),
             platform::browser_environment(),
         );
-        view! { <Shell flow=flow /> }
+        view! { <Shell flow=flow kiosk=kiosk /> }
     });
 }
 

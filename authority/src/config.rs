@@ -42,6 +42,15 @@ pub struct ServeArgs {
     /// Also serve the built app (Trunk's `dist/`) from this directory.
     #[arg(long, env = "AUTHORITY_STATIC_DIR")]
     pub static_dir: Option<PathBuf>,
+    /// Another web origin allowed to call the API from a browser (CORS), exactly as the browser
+    /// names it: the Isolated Web App's `isolated-app://<web bundle ID>`. Repeatable, or
+    /// comma-separated in the environment. None by default: only the page served here.
+    #[arg(
+        long = "allow-origin",
+        env = "AUTHORITY_ALLOW_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub allowed_origins: Vec<crate::cors::AllowedOrigin>,
     /// Data directory and database.
     #[command(flatten)]
     pub data: DataArgs,

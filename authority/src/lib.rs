@@ -41,6 +41,7 @@ pub mod ca;
 pub mod clock;
 pub mod command;
 pub mod config;
+pub mod cors;
 pub mod error;
 pub mod files;
 pub mod identity;

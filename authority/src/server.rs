@@ -112,11 +112,13 @@ pub async fn serve(args: &ServeArgs) -> Result<(), AuthorityError> {
         Some(directory) => router_with_static_files(authority.clone(), directory),
         None => api_router(authority.clone()),
     };
+    let router = crate::cors::allow_origins(router, &args.allowed_origins);
     let server = spawn(router, args.address).await?;
     tracing::info!(
         address = %server.address,
         backend = ?authority.storage().backend(),
         static_dir = ?args.static_dir,
+        allowed_origins = ?args.allowed_origins,
         "authority serving; Ctrl-C stops it"
     );
     println!("authority listening on {}", server.url());

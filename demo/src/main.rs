@@ -27,6 +27,10 @@ struct Cli {
     /// Start over: new demo data (the data directory is wiped, if it holds demo data).
     #[arg(long)]
     fresh: bool,
+    /// Another origin allowed to call the authority's API (CORS), such as the Isolated Web
+    /// App's `isolated-app://<web bundle ID>`. Repeatable.
+    #[arg(long = "allow-origin")]
+    allowed_origins: Vec<authority::cors::AllowedOrigin>,
 }
 
 #[tokio::main]
@@ -44,6 +48,7 @@ async fn main() -> ExitCode {
         data_dir: cli.data_dir,
         dist: cli.dist,
         fresh: cli.fresh,
+        allowed_origins: cli.allowed_origins,
     };
     let server = match DemoServer::start(&config).await {
         Ok(server) => server,

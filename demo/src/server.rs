@@ -40,6 +40,8 @@ pub struct Config {
     pub dist: PathBuf,
     /// Start over with new demo data.
     pub fresh: bool,
+    /// Other origins allowed to call the authority's API (an Isolated Web App's).
+    pub allowed_origins: Vec<authority::cors::AllowedOrigin>,
 }
 
 /// The simulated readers, all empty, with ids stable across restarts (the panel and the
@@ -84,7 +86,11 @@ impl DemoServer {
             StoredCards::new(cards.clone(), Arc::clone(&store)),
         )?;
         let sheets = cards.iter().map(CardSheet::new).collect();
-        let router = authority::routes::api_router(authority.clone())
+        let api = authority::cors::allow_origins(
+            authority::routes::api_router(authority.clone()),
+            &config.allowed_origins,
+        );
+        let router = api
             .merge(bridge.router())
             .merge(page::router(config.dist.clone(), sheets));
         let http = authority::server::spawn(router, config.address).await?;

@@ -5,26 +5,32 @@
 //
 // Run by scripts/browser-test (after `trunk build --release` and `cargo build -p demo`):
 //   node --test tests/browser/
-// Environment: DEMO_SERVER (the demo server binary), DIST (the release build), CHROMIUM
-// (the browser), BROWSER_TEST_OUTPUT (where screenshots and the receipt PDF go).
+// Environment: see support.mjs.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { chromium } from 'playwright-core';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  IN_WINDOW,
+  OUTPUT,
+  STEP_TIMEOUT,
+  TOO_EARLY,
+  cleanUp,
+  connect,
+  expectHeading,
+  insertCard,
+  launchBrowser,
+  noPageErrors,
+  openPage as openPageIn,
+  reachIdentity,
+  receiptNumber,
+  screenshot,
+  screenshotFolder,
+  startServer,
+  typeIdentity,
+} from './support.mjs';
 
-const ROOT = resolve(import.meta.dirname, '../..');
-const DEMO_SERVER = process.env.DEMO_SERVER || join(ROOT, 'target/debug/demo');
-const DIST = process.env.DIST || join(ROOT, 'dist');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const OUTPUT = resolve(process.env.BROWSER_TEST_OUTPUT || join(ROOT, 'target/browser-tests'));
-
-// The demo holder whose certificate is in its renewal window (authority/DEMO.md).
-const IN_WINDOW = { card: 'in_window', nationalId: 'D100000013', birthday: '0690115', pin: '690115' };
-const TOO_EARLY = 'too_early';
 // CCID commands from sending the identity form (VERIFY, the signature, then the writes) to the
 // write of the signature certificate, and to that of the encryption certificate, on the
 // EZ100PU with the demo card (each certificate goes in one extended UPDATE BINARY). They change
@@ -32,139 +38,24 @@ const TOO_EARLY = 'too_early';
 const PULL_IN_SIGNATURE = 6;
 const PULL_IN_ENCRYPTION = 14;
 
-// Generous: a first page load compiles the wasm, and the EZ100PU moves 16 bytes per transfer.
-const STEP_TIMEOUT = 60_000;
-
 let browser;
-const servers = [];
 
 before(async () => {
-  // Only this run's screenshots: a renamed or removed case leaves no stale picture behind.
-  rmSync(join(OUTPUT, 'screenshots'), { recursive: true, force: true });
-  mkdirSync(join(OUTPUT, 'screenshots'), { recursive: true });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--disable-quic',
-    ],
-  });
+  screenshotFolder();
+  browser = await launchBrowser();
   console.log(`screenshots and the receipt PDF: ${OUTPUT}`);
 });
 
-after(async () => {
-  await browser?.close();
-  for (const server of servers) await server.stop();
-});
+after(cleanUp);
 
-/** A demo server of its own (fresh authority records and cards) on a free port. */
-async function startServer() {
-  const dataDir = mkdtempSync(join(tmpdir(), 'renewal-demo-'));
-  const child = spawn(
-    DEMO_SERVER,
-    ['--address', '127.0.0.1:0', '--data-dir', dataDir, '--dist', DIST, '--fresh'],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RUST_LOG: 'warn' } },
-  );
-  let output = '';
-  const url = await new Promise((resolveUrl, reject) => {
-    const timer = setTimeout(() => reject(new Error(`demo server did not start:\n${output}`)), 120_000);
-    const look = (chunk) => {
-      output += chunk;
-      const found = output.match(/demo server at (http:\/\/\S+?)\/?\s/);
-      if (found) {
-        clearTimeout(timer);
-        resolveUrl(found[1]);
-      }
-    };
-    child.stdout.on('data', look);
-    child.stderr.on('data', (chunk) => (output += chunk));
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`demo server exited with ${code}:\n${output}`));
-    });
-  });
-  const server = {
-    url,
-    async stop() {
-      if (child.exitCode === null) {
-        child.kill('SIGINT');
-        await new Promise((done) => child.once('exit', done));
-      }
-      rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
-  servers.push(server);
-  return server;
-}
-
-/** A fresh browser tab (its own storage: no remembered reader) on the demo page. */
-async function openPage(server, query) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'zh-TW' });
-  const page = await context.newPage();
-  const problems = [];
-  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-  page.on('console', (message) => {
-    // Failed requests are reported below, with their address.
-    if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) {
-      problems.push(`console: ${message.text()}`);
-    }
-  });
-  page.on('response', (response) => {
-    const path = new URL(response.url()).pathname;
-    // The page has no icon; an API refusal is an answer the flow handles, not a fault.
-    if (response.status() >= 400 && path !== '/favicon.ico' && !path.startsWith('/api/')) {
-      problems.push(`HTTP ${response.status()} for ${path}`);
-    }
-  });
-  page.problems = problems;
-  await page.goto(`${server.url}/?${query}`);
-  await page.getByRole('heading', { level: 1 }).first().waitFor({ timeout: STEP_TIMEOUT });
-  return page;
-}
-
-async function insertCard(page, reader, card) {
-  await page.waitForFunction(() => window.usbStandin && window.usbStandin.insertCard);
-  await page.evaluate(([reader, card]) => window.usbStandin.insertCard(reader, card), [reader, card]);
-}
-
-async function screenshot(page, name) {
-  const path = join(OUTPUT, 'screenshots', `${name}.png`);
-  await page.screenshot({ path, fullPage: true });
-  return path;
-}
-
-const heading = (page, text) => page.getByRole('heading', { name: text });
-
-async function expectHeading(page, text) {
-  await heading(page, text).first().waitFor({ timeout: STEP_TIMEOUT });
-}
-
-async function connect(page) {
-  await page.getByRole('button', { name: '連接讀卡機' }).click();
-}
-
-async function typeIdentity(page, { nationalId, birthday, pin }) {
-  await page.getByLabel('身分證字號').fill(nationalId);
-  await page.getByLabel('出生年月日').fill(birthday);
-  await page.getByLabel('PIN碼').fill(pin);
-}
+const openPage = (server, query) => openPageIn(browser, server, query);
 
 /**
  * From the start page to sending the identity form, with the in-window card in `reader`;
  * `beforeSending` runs just before the form is sent.
  */
 async function sendIdentity(page, reader, identity = IN_WINDOW, beforeSending = async () => {}) {
-  await insertCard(page, reader, IN_WINDOW.card);
-  await connect(page);
-  await expectHeading(page, '可以辦理展期');
-  await page.getByRole('button', { name: '下一步：確認身分' }).click();
-  await expectHeading(page, '確認身分');
+  await reachIdentity(page, reader);
   await typeIdentity(page, identity);
   await beforeSending();
   await page.getByRole('button', { name: '確認', exact: true }).click();
@@ -174,17 +65,6 @@ async function sendIdentity(page, reader, identity = IN_WINDOW, beforeSending = 
 async function renewInWindowCard(page, reader) {
   await sendIdentity(page, reader);
   await expectHeading(page, '展期作業成功');
-}
-
-async function receiptNumber(page) {
-  const text = await page.locator('.receipt').innerText();
-  const found = text.match(/R\d{8}-[0-9A-F]+/);
-  assert.ok(found, `the receipt shows a renewal number:\n${text}`);
-  return found[0];
-}
-
-function noPageErrors(page) {
-  assert.deepEqual(page.problems, []);
 }
 
 describe('the renewal page in Chromium', { concurrency: false }, () => {

@@ -99,6 +99,11 @@ impl<T: UsbTransport> CardPort for CcidCard<T> {
         Ok(())
     }
 
+    async fn power_off(&mut self) -> Result<(), CardPortError> {
+        self.session = None;
+        self.reader.power_off().await.map_err(driver_error)
+    }
+
     async fn read_card_number(&mut self) -> Result<CardNumber, CardPortError> {
         self.with_card(async |card| card.read_card_number().await)
             .await

@@ -155,7 +155,7 @@ pub enum ReaderOpenFailure {
 /// [`Effect::ReleaseReader`], which has none.
 #[derive(Debug)]
 pub enum Effect {
-    /// Let the reader go.
+    /// Power the card off and let the reader go.
     ReleaseReader,
     /// Is a card in the reader?
     CheckCardPresent,

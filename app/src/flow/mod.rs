@@ -239,7 +239,12 @@ impl<C: CardPort, A: AuthorityPort> RenewalFlow<C, A> {
         let authority = &mut self.authority;
         let event = match effect {
             Effect::ReleaseReader => {
-                self.card = None;
+                // Whoever uses the reader next finds the card unpowered, its PIN state gone.
+                if let Some(mut card) = self.card.take() {
+                    if let Err(error) = card.power_off().await {
+                        tracing::debug!(%error, "the card could not be powered off");
+                    }
+                }
                 return None;
             }
             Effect::AskServerInfo => Event::ServerInfo(authority.server_info().await),

@@ -81,6 +81,8 @@ pub trait CardPort {
     async fn card_present(&mut self) -> Result<bool, CardPortError>;
     /// Powers the card and checks that it is a citizen card this page can renew.
     async fn power_on(&mut self) -> Result<(), CardPortError>;
+    /// Powers the card off: a verified PIN does not outlive the power. No card: nothing to do.
+    async fn power_off(&mut self) -> Result<(), CardPortError>;
     /// The card number (EF 0903).
     async fn read_card_number(&mut self) -> Result<CardNumber, CardPortError>;
     /// Both user certificates.

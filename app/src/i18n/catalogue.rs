@@ -259,4 +259,23 @@ catalogue! {
     NotEligibleExplanation => "憑證管理中心目前不接受這張憑證的展期。請重新讀取卡片查看原因。", "The certificate authority does not accept this renewal now. Read the card again to see why.";
     PinLockedTitle => "PIN碼已鎖住", "The PIN is locked";
     PinLockedExplanation => "PIN碼連續輸入錯誤，卡片已鎖住，無法線上展期。請本人攜帶國民身分證與自然人憑證IC卡，至任一戶政事務所辦理PIN碼解鎖後再辦理展期，或直接臨櫃辦理展期。請勿使用其他軟體嘗試解鎖，以免卡片永久無法使用。", "The PIN was typed wrong too many times and the card is locked; it cannot be renewed online. Take your national ID card and the card in person to any household registration office to unlock it, or renew there. Do not try other software to unlock it: the card could become unusable for good.";
+
+    // Kiosk mode.
+    KioskIdleTitle => "還在使用嗎？", "Are you still there?";
+    KioskIdleCountdown => "{n} 秒後將回到首頁，並清除畫面上的資料。", "In {n} seconds the page goes back to the start and clears what is on the screen.";
+    KioskKeepGoing => "繼續使用", "Keep going";
+    KeypadLabel => "螢幕鍵盤", "On-screen keypad";
+    KeypadDelete => "刪除", "Delete";
+    KeypadClear => "清除", "Clear";
+    KeypadNext => "下一欄", "Next field";
+
+    // The operator guide (deploy/README.md, served at /deploy/), by situation.
+    GuideTitle => "給管理人員：設定步驟（英文）", "For administrators: how to set it up";
+    GuideIsolatedApp => "以 Isolated Web App 使用標準讀卡機", "Standard readers through the Isolated Web App";
+    GuideLinuxKiosk => "Linux 服務站", "A Linux kiosk";
+    GuideChromeOs => "ChromeOS 受管理裝置", "Managed ChromeOS devices";
+    GuideWindows => "Windows：為讀卡機安裝 WinUSB 驅動程式", "Windows: the WinUSB driver for the reader";
+    GuideUdev => "Linux：讀卡機使用權限（udev）", "Linux: reader permissions (udev)";
+    GuidePcscd => "Linux：讓 pcscd 不占用讀卡機", "Linux: keeping pcscd off the reader";
+    GuideMac => "macOS：釋放被占用的讀卡機", "macOS: releasing a held reader";
 }

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use super::{PageContext, OFFICIAL_SITE};
+use super::{OutsideLink, PageContext, OFFICIAL_SITE};
 use crate::controller::UserAction;
 use crate::flow::NextAction;
 use crate::i18n::Key;
@@ -35,10 +35,14 @@ pub fn NextActions(ctx: PageContext, actions: Vec<NextAction>) -> impl IntoView 
                     let label = ctx.text(action_label(action));
                     match action {
                         NextAction::OfficialProgram => {
+                            let class = if ctx.kiosk.is_some() { "notice outside" } else { class };
                             view! {
-                                <a class=class href=OFFICIAL_SITE target="_blank" rel="noopener">
-                                    {label}
-                                </a>
+                                <OutsideLink
+                                    ctx=ctx
+                                    href=OFFICIAL_SITE
+                                    label=action_label(action)
+                                    class=class
+                                />
                             }
                                 .into_any()
                         }

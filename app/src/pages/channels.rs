@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use super::{PageContext, OFFICIAL_SITE};
+use super::{OutsideLink, PageContext, OFFICIAL_SITE};
 use crate::i18n::Key;
 
 /// The three channels; `heading` names the list.
@@ -14,9 +14,7 @@ pub fn Channels(ctx: PageContext, heading: Key) -> impl IntoView {
             <ol>
                 <li>
                     {ctx.text(Key::ChannelProgram)} " "
-                    <a href=OFFICIAL_SITE target="_blank" rel="noopener">
-                        {ctx.text(Key::InfoOfficialSite)}
-                    </a>
+                    <OutsideLink ctx=ctx href=OFFICIAL_SITE label=Key::InfoOfficialSite />
                 </li>
                 <li>{ctx.text(Key::ChannelWeb)}</li>
                 <li>

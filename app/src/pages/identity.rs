@@ -7,6 +7,7 @@ use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use zeroize::Zeroizing;
 
+use super::keypad::Keypad;
 use super::{PageContext, PAGE_TITLE_ID};
 use crate::controller::UserAction;
 use crate::flow::identity::{check_birthday, check_national_id, pin_error_message, Typing};
@@ -33,6 +34,9 @@ pub fn IdentityPage(
     let busy = ctx.flow.busy;
     let language = ctx.language;
     let finishing = step.purpose == IdentityPurpose::FinishPending;
+    // A kiosk types with its own keypad; no system keyboard is called up over it.
+    let kiosk = ctx.kiosk.is_some();
+    let input_mode = kiosk.then_some("none");
 
     let id_typing = RwSignal::new(Typing::InProgress);
     let birthday_typing = RwSignal::new(Typing::InProgress);
@@ -141,6 +145,7 @@ pub fn IdentityPage(
                     name="national-id"
                     type="text"
                     autocomplete="off"
+                    inputmode=input_mode
                     autocapitalize="characters"
                     spellcheck="false"
                     maxlength="14"
@@ -170,6 +175,7 @@ pub fn IdentityPage(
                     name="birthday"
                     type="text"
                     autocomplete="off"
+                    inputmode=input_mode
                     spellcheck="false"
                     maxlength="20"
                     required
@@ -227,6 +233,7 @@ pub fn IdentityPage(
                     name="pin"
                     type="password"
                     autocomplete="off"
+                    inputmode=input_mode
                     spellcheck="false"
                     maxlength="8"
                     required
@@ -240,6 +247,14 @@ pub fn IdentityPage(
                     {move || pin_message.get().map(render)}
                 </p>
             </div>
+            {kiosk.then(|| {
+                let fields: &'static [&'static str] = if finishing {
+                    &["pin"]
+                } else {
+                    &["national-id", "birthday", "pin"]
+                };
+                view! { <Keypad ctx=ctx fields=fields /> }
+            })}
             <div class="actions">
                 <button type="submit" class="button primary" disabled=move || busy.get()>
                     {ctx.text(submit_label)}

@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use super::{PageContext, OFFICIAL_SITE, PAGE_TITLE_ID};
+use super::{OutsideLink, PageContext, OFFICIAL_SITE, PAGE_TITLE_ID};
 use crate::i18n::Key;
 use crate::offices::{parse_offices, Office, OFFICES_PATH};
 use crate::platform;
@@ -20,6 +20,8 @@ enum OfficesLoad {
 #[component]
 pub fn InfoPage(ctx: PageContext) -> impl IntoView {
     let language = ctx.language;
+    // A kiosk calls nobody: the number is shown, not linked.
+    let kiosk = ctx.kiosk.is_some();
     let offices = RwSignal::new(OfficesLoad::Loading);
     leptos::task::spawn_local(async move {
         let loaded = match platform::fetch_text(OFFICES_PATH).await {
@@ -31,7 +33,8 @@ pub fn InfoPage(ctx: PageContext) -> impl IntoView {
         };
         offices.try_set(loaded);
     });
-    let office_table = move || match offices.get() {
+    let office_table = move || {
+        match offices.get() {
         OfficesLoad::Loading => {
             view! { <p role="status">{ctx.text(Key::OfficesLoading)}</p> }.into_any()
         }
@@ -64,7 +67,14 @@ pub fn InfoPage(ctx: PageContext) -> impl IntoView {
                                         <th scope="row">{name}</th>
                                         <td>{address}</td>
                                         <td>
-                                            <a href=office.phone_link()>{office.phone.clone()}</a>
+                                            {if kiosk {
+                                                office.phone.clone().into_any()
+                                            } else {
+                                                view! {
+                                                    <a href=office.phone_link()>{office.phone.clone()}</a>
+                                                }
+                                                    .into_any()
+                                            }}
                                         </td>
                                     </tr>
                                 }
@@ -75,6 +85,7 @@ pub fn InfoPage(ctx: PageContext) -> impl IntoView {
             </div>
         }
         .into_any(),
+    }
     };
     view! {
         <h1 id=PAGE_TITLE_ID tabindex="-1">{ctx.text(Key::InfoTitle)}</h1>
@@ -103,7 +114,7 @@ pub fn InfoPage(ctx: PageContext) -> impl IntoView {
             <p>{ctx.text(Key::InfoAfterEight)}</p>
         </section>
         <p>
-            <a href=OFFICIAL_SITE target="_blank" rel="noopener">{ctx.text(Key::InfoOfficialSite)}</a>
+            <OutsideLink ctx=ctx href=OFFICIAL_SITE label=Key::InfoOfficialSite />
         </p>
         <div class="actions">
             <button type="button" class="button primary" on:click=move |_| ctx.show_info.set(false)>

@@ -14,8 +14,10 @@ mod connect;
 mod done;
 mod guidance;
 mod identity;
+mod idle;
 mod info;
 mod insert;
+mod keypad;
 mod problem;
 mod renewing;
 mod shell;
@@ -29,6 +31,7 @@ use leptos::prelude::*;
 
 use crate::controller::FlowHandle;
 use crate::i18n::{Key, Language, Message};
+use crate::kiosk::KioskSettings;
 
 /// What every page needs: the language, the flow, and the switch to the Info page.
 #[derive(Clone, Copy)]
@@ -39,6 +42,8 @@ pub struct PageContext {
     pub flow: FlowHandle,
     /// Whether the Info page is shown instead of the step.
     pub show_info: RwSignal<bool>,
+    /// Kiosk mode's settings, when the page runs as a kiosk.
+    pub kiosk: Option<KioskSettings>,
 }
 
 impl PageContext {
@@ -57,6 +62,28 @@ impl PageContext {
     /// The language now (for values computed once).
     pub fn language_now(self) -> Language {
         self.language.get_untracked()
+    }
+}
+
+/// A link to a site outside this service: a link that opens in a new tab, or in a kiosk
+/// (which opens nothing outside itself) the name and address as text to note down.
+#[component]
+fn OutsideLink(
+    ctx: PageContext,
+    href: &'static str,
+    label: Key,
+    #[prop(optional)] class: &'static str,
+) -> impl IntoView {
+    if ctx.kiosk.is_some() {
+        let address = href.trim_start_matches("https://").trim_end_matches('/');
+        view! { <span class=class>{ctx.text(label)} "（" {address} "）"</span> }.into_any()
+    } else {
+        view! {
+            <a class=class href=href target="_blank" rel="noopener">
+                {ctx.text(label)}
+            </a>
+        }
+        .into_any()
     }
 }
 

@@ -9,6 +9,7 @@ use super::connect::ConnectPage;
 use super::done::DonePage;
 use super::guidance::GuidancePage;
 use super::identity::IdentityPage;
+use super::idle::IdleWatch;
 use super::info::InfoPage;
 use super::insert::InsertPage;
 use super::problem::ProblemPage;
@@ -17,13 +18,14 @@ use super::start::StartPage;
 use super::steps::StepsNav;
 use super::unsupported::UnsupportedPage;
 use super::{PageContext, PAGE_TITLE_ID};
-use crate::controller::FlowHandle;
+use crate::controller::{FlowHandle, UserAction};
 use crate::flow::{FlowState, RenewingStep};
 use crate::i18n::{Key, Language};
+use crate::kiosk::KioskSettings;
 
 /// The whole page over `flow`.
 #[component]
-pub fn Shell(flow: FlowHandle) -> impl IntoView {
+pub fn Shell(flow: FlowHandle, kiosk: Option<KioskSettings>) -> impl IntoView {
     let language = RwSignal::new(Language::ZhTw);
     let show_info = RwSignal::new(false);
     // Typed once, kept across card removal and re-reading: nothing typed is lost.
@@ -33,7 +35,28 @@ pub fn Shell(flow: FlowHandle) -> impl IntoView {
         language: language.into(),
         flow,
         show_info,
+        kiosk,
     };
+    // The kiosk starts over for the next person: nothing of this one stays on the screen.
+    let start_over = Callback::new(move |()| {
+        national_id.set(String::new());
+        birthday.set(String::new());
+        show_info.set(false);
+        language.set(Language::ZhTw);
+        if !matches!(
+            flow.state.get_untracked(),
+            FlowState::Start | FlowState::Unsupported(_)
+        ) {
+            flow.dispatch.send(UserAction::StartOver);
+        }
+    });
+    let something_shown =
+        Signal::derive(move || show_info.get() || language.get() != Language::ZhTw);
+    let idle_watch = kiosk.map(|settings| {
+        view! {
+            <IdleWatch ctx=ctx settings=settings something_shown=something_shown start_over=start_over />
+        }
+    });
 
     Effect::new(move |_| set_document_language(language.get()));
     // The focus moves when the page changes (or the identity form comes back with a
@@ -138,6 +161,7 @@ pub fn Shell(flow: FlowHandle) -> impl IntoView {
             {page}
         </main>
         <p class="visually-hidden" aria-live="polite">{announcement}</p>
+        {idle_watch}
     }
 }
 

@@ -15,6 +15,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
 use crate::flow::{BrowserEnvironment, Deployment};
+use crate::kiosk::KioskSettings;
 
 pub use http::HttpAuthority;
 
@@ -54,11 +55,63 @@ fn deployment(window: &web_sys::Window) -> Deployment {
             .as_bool()
     };
     let allowed = allows("permissionsPolicy").or_else(|| allows("featurePolicy"));
-    if allowed == Some(true) {
+    let deployment = if allowed == Some(true) {
         Deployment::Unrestricted
     } else {
         Deployment::OrdinaryTab
+    };
+    // Said on the document for staff, kiosk checks and the browser tests.
+    if let Some(root) = window
+        .document()
+        .and_then(|document| document.document_element())
+    {
+        let name = match deployment {
+            Deployment::Unrestricted => "unrestricted",
+            Deployment::OrdinaryTab => "ordinary-tab",
+        };
+        let _ = root.set_attribute("data-deployment", name);
     }
+    deployment
+}
+
+/// The authority this page talks to: the address in `<meta name="renewal-authority">` (an
+/// Isolated Web App has no authority on its own origin; `scripts/iwa` writes it), or else the
+/// origin that served the page.
+pub fn authority() -> HttpAuthority {
+    let configured = web_sys::window()
+        .and_then(|window| window.document())
+        .and_then(|document| {
+            document
+                .query_selector("meta[name=renewal-authority]")
+                .ok()
+                .flatten()
+        })
+        .and_then(|meta| meta.get_attribute("content"))
+        .map(|address| address.trim().trim_end_matches('/').to_owned())
+        .filter(|address| !address.is_empty());
+    match configured {
+        Some(address) => HttpAuthority::at(address),
+        None => HttpAuthority::same_origin(),
+    }
+}
+
+/// Kiosk mode's settings when the page's address asks for it (`?kiosk`, see [`crate::kiosk`]);
+/// the document is then marked `class="kiosk"` for the touch layout.
+pub fn kiosk_settings() -> Option<KioskSettings> {
+    let window = web_sys::window()?;
+    let settings = KioskSettings::from_query(&window.location().search().ok()?)?;
+    if let Some(root) = window
+        .document()
+        .and_then(|document| document.document_element())
+    {
+        let _ = root.class_list().add_1("kiosk");
+    }
+    Some(settings)
+}
+
+/// Milliseconds since the epoch, from the browser's clock.
+pub fn now_millis() -> f64 {
+    js_sys::Date::now()
 }
 
 /// Waits `duration` (a `setTimeout`), without blocking the page.
