@@ -6,10 +6,17 @@
 // cross-origin path (meta tag authority, Chromium's own CORS checks, the bridge relay) runs in an
 // ordinary tab too, so it is tested where the app cannot be installed.
 //
-// Chromium 156 as Debian builds it drops the install here (headless and headed alike; see
-// installation evidence below and the report in scripts/iwa-test): then the tests that need the
-// installed app are skipped with what Chromium showed, unless IWA_REQUIRE_INSTALL=1 makes that a
-// failure. Everything else runs regardless.
+// Debian's chromium 156 here does not install the bundle, headless or headed (under Xvfb), from
+// --install-isolated-web-app-from-file or from DevTools' PWA.install (file:// URL): with
+// --v=1 the profile's kIsolatedWebAppInstall keep-alive is taken and released within half a
+// second, no "Isolated Web App command line installation successful/failed" line is ever
+// logged, no install command reaches the web app command manager (chrome://web-app-internals:
+// command_log without it, installed_iwas empty; chrome://iwa-dev: "Installed Applications (0)"),
+// PWA.install never answers, and isolated-app://ID/ fails with ERR_FAILED ("There's no matching
+// Isolated Web App installed"). The IWA key distribution component is not what it waits for
+// (its provider is not set up here, so its readiness is signalled at once). Then the tests that
+// need the installed app are skipped with what chromium showed, unless IWA_REQUIRE_INSTALL=1
+// makes that a failure. Everything else runs regardless.
 //
 // Run by scripts/iwa-test. Environment: DIST, DEMO_SERVER, CHROMIUM, BROWSER_TEST_OUTPUT.
 
