@@ -6,28 +6,45 @@
 // cross-origin path (meta tag authority, Chromium's own CORS checks, the bridge relay) runs in an
 // ordinary tab too, so it is tested where the app cannot be installed.
 //
-// Debian's chromium 156 here does not install the bundle, headless or headed (under Xvfb), from
-// --install-isolated-web-app-from-file or from DevTools' PWA.install (file:// URL): with
-// --v=1 the profile's kIsolatedWebAppInstall keep-alive is taken and released within half a
-// second, no "Isolated Web App command line installation successful/failed" line is ever
-// logged, no install command reaches the web app command manager (chrome://web-app-internals:
-// command_log without it, installed_iwas empty; chrome://iwa-dev: "Installed Applications (0)"),
-// PWA.install never answers, and isolated-app://ID/ fails with ERR_FAILED ("There's no matching
-// Isolated Web App installed"). The IWA key distribution component is not what it waits for
-// (its provider is not set up here, so its readiness is signalled at once). Then the tests that
-// need the installed app are skipped with what chromium showed, unless IWA_REQUIRE_INSTALL=1
-// makes that a failure. Everything else runs regardless.
+// Debian's chromium 156 here does not install the signed bundle file, headless or headed
+// (under Xvfb), from --install-isolated-web-app-from-file or from DevTools' PWA.install (file://
+// or http:// URL; over http it fetches the .swbn, then nothing): with --v=1 the profile's
+// kIsolatedWebAppInstall keep-alive is taken and released within a fraction of a second, no
+// "Isolated Web App command line installation successful/failed" line is ever logged, no web app
+// lock is taken and no install command reaches the command manager (chrome://web-app-internals:
+// command_log without it; chrome://iwa-dev: "Installed Applications (0)"), no utility process is
+// started to read the bundle, and isolated-app://ID/ fails with ERR_FAILED. That test is then
+// skipped with what chromium showed, unless IWA_REQUIRE_INSTALL=1 makes it a failure.
+// The same chromium does install the same contents — the signed bundle's own resources, byte for
+// byte with their headers, served over loopback — as a dev-mode proxy app
+// (--install-isolated-web-app-from-url): "Isolated Web App command line installation
+// successful". That app runs at isolated-app://ID/ under the IWA's CSP and permissions policy,
+// and the app tests run there when the file install does not happen. What the proxy app does not
+// prove is chromium's check of the integrity block's signature; bundle.test.mjs checks it
+// against the format.
 //
 // Run by scripts/iwa-test. Environment: DIST, DEMO_SERVER, CHROMIUM, BROWSER_TEST_OUTPUT.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
-import { DIST, ROOT, buildBundle, openWebSocket, rawEd25519, scratchDirectory, testKey, webBundleIdOf } from './support.mjs';
+import { Bundle } from 'wbn';
+import {
+  DIST,
+  ROOT,
+  buildBundle,
+  openWebSocket,
+  rawEd25519,
+  readIntegrityBlock,
+  scratchDirectory,
+  testKey,
+  webBundleIdOf,
+} from './support.mjs';
 
 const DEMO_SERVER = process.env.DEMO_SERVER || join(ROOT, 'target/debug/demo');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
@@ -60,7 +77,11 @@ let webBundleId;
 let origin;
 let bundlePath;
 let server;
-let iwa; // { context, page, installed, evidence }
+let bundleBytes;
+let iwa; // the signed bundle installed from its file: { context, page, installed, evidence }
+let proxy; // the same contents as a dev-mode proxy app: { context, page, installed, origin }
+let contents; // the loopback server of the bundle's resources
+let proxyServer; // the demo server answering CORS for the proxy app's origin
 
 before(async () => {
   mkdirSync(join(OUTPUT, 'screenshots'), { recursive: true });
@@ -71,11 +92,15 @@ before(async () => {
   const built = await buildBundle({ directory, keyPath: key.path, authority: AUTHORITY });
   assert.equal(built.report['web bundle ID'], webBundleId);
   bundlePath = built.path;
+  bundleBytes = built.bytes;
   server = await startDemoServer(join(directory, 'demo-data'), origin);
 });
 
 after(async () => {
   await iwa?.context.close();
+  await proxy?.context.close();
+  await contents?.close();
+  await proxyServer?.stop();
   await server?.stop();
   if (directory) rmSync(directory, { recursive: true, force: true });
 });
@@ -230,6 +255,63 @@ async function launchWithBundle() {
   return { context, page, installed: false, lastError, evidence: await installationEvidence(context) };
 }
 
+/**
+ * Serves the signed bundle's own resources — the bytes and headers it holds for each URL — over
+ * loopback HTTP, which is how chromium's dev-mode proxy install reads an app.
+ */
+async function serveBundleContents(bytes) {
+  const bundle = new Bundle(bytes.subarray(readIntegrityBlock(bytes).end));
+  const resources = new Map(bundle.urls.map((url) => [new URL(url).pathname, bundle.getResponse(url)]));
+  const http = createHttpServer((request, response) => {
+    const found = resources.get(new URL(request.url, 'http://127.0.0.1').pathname);
+    if (!found) {
+      response.writeHead(404).end();
+      return;
+    }
+    response.writeHead(found.status, found.headers).end(Buffer.from(found.body));
+  });
+  await new Promise((listening) => http.listen(0, '127.0.0.1', listening));
+  return {
+    url: `http://127.0.0.1:${http.address().port}/`,
+    close: () => new Promise((closed) => http.close(closed)),
+  };
+}
+
+/**
+ * Installs the app from `contentsUrl` as a dev-mode proxy app and opens it. Its web bundle ID is
+ * chosen by chromium at install; the profile's preferences record it.
+ */
+async function launchWithProxy(contentsUrl) {
+  const profile = join(directory, 'proxy-profile');
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1280, height: 900 },
+    locale: 'zh-TW',
+    args: [...BROWSER_ARGS, IWA_FEATURES, `--install-isolated-web-app-from-url=${contentsUrl}`],
+  });
+  const preferences = join(profile, 'Default', 'Preferences');
+  const deadline = Date.now() + INSTALL_WAIT_MS;
+  let appOrigin = null;
+  while (!appOrigin && Date.now() < deadline) {
+    await new Promise((wait) => setTimeout(wait, 250));
+    if (existsSync(preferences)) {
+      appOrigin = readFileSync(preferences, 'latin1').match(/isolated-app:\/\/[a-z2-7]{56}/)?.[0] ?? null;
+    }
+  }
+  const page = context.pages()[0] ?? (await context.newPage());
+  if (appOrigin) await page.goto(`${appOrigin}/`);
+  return { context, page, installed: Boolean(appOrigin), origin: appOrigin };
+}
+
+/** The installed app the app tests use: the signed bundle's where it installed, else the proxy's. */
+function installedApp(t) {
+  if (iwa?.installed) return { ...iwa, origin, server };
+  if (proxy?.installed) return { ...proxy, server: proxyServer };
+  t.skip('no app installed');
+  return null;
+}
+
 function requireInstalled(t) {
   if (iwa?.installed) return true;
   const reason = iwa ? `this chromium did not install the bundle (${JSON.stringify(iwa.evidence)})` : 'not launched';
@@ -263,11 +345,13 @@ async function renew(page) {
  * AUTHORITY forwarded to `target`'s and the bridge relayed to it; checks every authority exchange
  * came from `pageOrigin` and was granted to it by the server, and that nothing broke the CSP.
  */
-async function renewAcrossOrigins(context, target, url, pageOrigin, screenshotName) {
+async function renewAcrossOrigins(context, target, url, pageOrigin, screenshotName, initScript = null) {
   const problems = [];
   const seen = [];
   const relayed = await relayBridge(context, target);
   await forwardAuthority(context, target, seen);
+  // After the relay's own script, so that the stand-in's socket is the relayed one.
+  if (initScript) await context.addInitScript(initScript);
   const page = await context.newPage();
   page.on('console', (message) => message.type() === 'error' && problems.push(`console: ${message.text()}`));
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
@@ -332,24 +416,39 @@ describe('the page as an installed Isolated Web App', { concurrency: false }, ()
     assert.ok(iwa.page.url().startsWith(`${origin}/`));
   });
 
+  test('the same contents installed as a dev-mode proxy app open at isolated-app://ID/', async () => {
+    if (iwa?.installed) {
+      console.log('the signed bundle installed; the app tests use it');
+      return;
+    }
+    await iwa?.context.close();
+    contents = await serveBundleContents(bundleBytes);
+    proxy = await launchWithProxy(contents.url);
+    assert.ok(proxy.installed, 'chromium installed the dev-mode proxy app');
+    await heading(proxy.page, '自然人憑證線上展期').waitFor({ timeout: STEP_TIMEOUT });
+    assert.ok(proxy.page.url().startsWith(`${proxy.origin}/`), proxy.page.url());
+    proxyServer = await startDemoServer(join(directory, 'proxy-demo-data'), proxy.origin);
+    console.log(`dev-mode proxy app at ${proxy.origin}/ (the signed bundle's own resources)`);
+  });
+
   test('its permissions policy grants usb-unrestricted and the page knows it', async (t) => {
-    if (!requireInstalled(t)) return;
+    const app = installedApp(t);
+    if (!app) return;
     const state = {
-      deployment: await iwa.page.evaluate(() => document.documentElement.dataset.deployment),
-      unrestricted: await allows(iwa.page, 'usb-unrestricted'),
-      usb: await allows(iwa.page, 'usb'),
-      isolated: await iwa.page.evaluate(() => self.crossOriginIsolated),
+      deployment: await app.page.evaluate(() => document.documentElement.dataset.deployment),
+      unrestricted: await allows(app.page, 'usb-unrestricted'),
+      usb: await allows(app.page, 'usb'),
+      isolated: await app.page.evaluate(() => self.crossOriginIsolated),
     };
     assert.deepEqual(state, { deployment: 'unrestricted', unrestricted: true, usb: true, isolated: true });
   });
 
   test('a class 0x0B reader renews a card in the app, across origins to the authority', async (t) => {
-    if (!requireInstalled(t)) return;
+    const app = installedApp(t);
+    if (!app) return;
     const standin = readFileSync(join(ROOT, 'www/usb-standin.js'), 'utf8');
-    await iwa.context.addInitScript(
-      `window.USB_STANDIN = ${JSON.stringify({ mode: 'protected-class', url: BRIDGE, choose: READER })};\n${standin}`,
-    );
-    await renewAcrossOrigins(iwa.context, server, `${origin}/`, origin, 'iwa-done');
+    const options = JSON.stringify({ mode: 'protected-class', url: BRIDGE, choose: READER });
+    await renewAcrossOrigins(app.context, app.server, `${app.origin}/`, app.origin, 'iwa-done', `window.USB_STANDIN = ${options};\n${standin}`);
   });
 
   test('the cross-origin path itself, with Chromium enforcing CORS (ordinary tab, no route)', async () => {
@@ -365,7 +464,9 @@ describe('the page as an installed Isolated Web App', { concurrency: false }, ()
     const tabServer = await startDemoServer(join(directory, 'tab-demo-data'), pageOrigin, `127.0.0.1:${port}`);
     const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: BROWSER_ARGS });
     try {
-      const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'zh-TW' });
+      // The demo page is served with the production page's CSP (connect-src 'self'); this
+      // test moves its authority to another origin on purpose, to see Chromium's CORS checks.
+      const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'zh-TW', bypassCSP: true });
       const relayed = await relayBridge(context, tabServer);
       await context.addInitScript(
         ([bridge, authorityUrl]) => {
