@@ -158,6 +158,17 @@ fn index_of(data_dir: &Path) -> Vec<DemoCardEntry> {
     load_index(&data_dir.join("cards")).unwrap()
 }
 
+/// The content security policy `path` is served with.
+async fn response_policy(base: &str, path: &str) -> String {
+    get(format!("{base}{path}"))
+        .await
+        .headers()
+        .get("content-security-policy")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
+
 async fn get(url: String) -> reqwest::Response {
     reqwest::get(url).await.unwrap()
 }
@@ -183,12 +194,17 @@ async fn serves_the_injected_page_the_files_the_api_and_the_cards() {
         let html = response.text().await.unwrap();
         let after_head = html.split_once("<head>").unwrap().1.trim_start();
         assert!(
-            after_head.starts_with("<script>(() =>"),
+            after_head.starts_with("<script src=\"/demo-mode.js\"></script>"),
             "/{path}: {after_head}"
         );
+        // Held to the production page's policy: every script is a file.
+        let policy = response_policy(&base, path).await;
+        assert!(
+            policy.contains("script-src 'self' 'wasm-unsafe-eval'"),
+            "{policy}"
+        );
         for needle in [
-            "window.USB_STANDIN",
-            "'protected-class'",
+            "<script src=\"/demo-mode.js\"></script>",
             "<script src=\"/usb-standin.js\"></script>",
             "<link rel=\"stylesheet\" href=\"/demo-panel.css\">",
             "<script src=\"/demo-panel.js\" defer></script>",
@@ -202,6 +218,11 @@ async fn serves_the_injected_page_the_files_the_api_and_the_cards() {
             );
         }
     }
+    // The mode script chooses the stand-in's mode from the page's query.
+    let mode = get(format!("{base}demo-mode.js")).await;
+    assert!(content_type(&mode).starts_with("text/javascript"));
+    let mode = mode.text().await.unwrap();
+    assert!(mode.contains("window.USB_STANDIN") && mode.contains("'protected-class'"));
     // The build on disk is untouched.
     assert_eq!(
         std::fs::read_to_string(dist.path().join("index.html")).unwrap(),
