@@ -42,10 +42,11 @@
   // Whether the page may claim protected classes, as Chromium decides it: the document's
   // permissions policy allows 'usb-unrestricted' (granted to Isolated Web Apps only).
   function unrestrictedUsb() {
-    const policy = document.permissionsPolicy || document.featurePolicy;
     try {
+      const policy = document.permissionsPolicy || document.featurePolicy;
       return Boolean(policy && policy.allowsFeature('usb-unrestricted'));
     } catch {
+      // No document (the stand-in's own tests run it in Node) or no policy API: a tab.
       return false;
     }
   }
