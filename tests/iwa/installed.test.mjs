@@ -27,13 +27,13 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
 import { Bundle } from 'wbn';
+import { CHROMIUM_ARGS, spawnServer } from '../browser/support.mjs';
 import {
   DIST,
   ROOT,
@@ -61,15 +61,7 @@ const STEP_TIMEOUT = 60_000;
 // How long Chromium gets to install the bundle given on its command line.
 const INSTALL_WAIT_MS = 20_000;
 
-const BROWSER_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-quic',
-];
+const BROWSER_ARGS = CHROMIUM_ARGS;
 const IWA_FEATURES = '--enable-features=IsolatedWebApps,IsolatedWebAppDevMode';
 
 let directory;
@@ -93,7 +85,7 @@ before(async () => {
   assert.equal(built.report['web bundle ID'], webBundleId);
   bundlePath = built.path;
   bundleBytes = built.bytes;
-  server = await startDemoServer(join(directory, 'demo-data'), origin);
+  server = await startDemoServer(origin);
 });
 
 after(async () => {
@@ -105,40 +97,15 @@ after(async () => {
   if (directory) rmSync(directory, { recursive: true, force: true });
 });
 
-/** The demo server, answering CORS for `allowedOrigin` only; its URL from its first line. */
-async function startDemoServer(dataDir, allowedOrigin, address = '127.0.0.1:0') {
-  const child = spawn(
+/** The demo server, answering CORS for `allowedOrigin` only, with its bridge's address. */
+async function startDemoServer(allowedOrigin, address = '127.0.0.1:0') {
+  const started = await spawnServer(
+    'demo',
     DEMO_SERVER,
-    ['--address', address, '--data-dir', dataDir, '--dist', DIST, '--fresh', '--allow-origin', allowedOrigin],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RUST_LOG: 'warn' } },
+    (dataDir) => ['--address', address, '--data-dir', dataDir, '--dist', DIST, '--fresh', '--allow-origin', allowedOrigin],
+    /demo server at (http:\/\/\S+?)\/?\s/,
   );
-  let output = '';
-  const url = await new Promise((resolveUrl, reject) => {
-    const timer = setTimeout(() => reject(new Error(`demo server did not start:\n${output}`)), 120_000);
-    child.stdout.on('data', (chunk) => {
-      output += chunk;
-      const found = output.match(/demo server at (http:\/\/\S+?)\/?\s/);
-      if (found) {
-        clearTimeout(timer);
-        resolveUrl(found[1]);
-      }
-    });
-    child.stderr.on('data', (chunk) => (output += chunk));
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`demo server exited with ${code} (does it take --allow-origin?):\n${output}`));
-    });
-  });
-  return {
-    url,
-    bridge: url.replace(/^http/, 'ws') + '/usb-bridge',
-    async stop() {
-      if (child.exitCode === null) {
-        child.kill('SIGINT');
-        await new Promise((done) => child.once('exit', done));
-      }
-    },
-  };
+  return { ...started, bridge: started.url.replace(/^http/, 'ws') + '/usb-bridge' };
 }
 
 /**
@@ -427,7 +394,7 @@ describe('the page as an installed Isolated Web App', { concurrency: false }, ()
     assert.ok(proxy.installed, 'chromium installed the dev-mode proxy app');
     await heading(proxy.page, '自然人憑證線上展期').waitFor({ timeout: STEP_TIMEOUT });
     assert.ok(proxy.page.url().startsWith(`${proxy.origin}/`), proxy.page.url());
-    proxyServer = await startDemoServer(join(directory, 'proxy-demo-data'), proxy.origin);
+    proxyServer = await startDemoServer(proxy.origin);
     console.log(`dev-mode proxy app at ${proxy.origin}/ (the signed bundle's own resources)`);
   });
 
@@ -461,7 +428,7 @@ describe('the page as an installed Isolated Web App', { concurrency: false }, ()
     const port = await freePort();
     const pageOrigin = `http://localhost:${port}`;
     const authority = `http://127.0.0.1:${port}`;
-    const tabServer = await startDemoServer(join(directory, 'tab-demo-data'), pageOrigin, `127.0.0.1:${port}`);
+    const tabServer = await startDemoServer(pageOrigin, `127.0.0.1:${port}`);
     const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: BROWSER_ARGS });
     try {
       // The demo page is served with the production page's CSP (connect-src 'self'); this
