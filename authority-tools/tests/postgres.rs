@@ -1,6 +1,8 @@
 //! The same storage on PostgreSQL: runs when `AUTHORITY_TEST_POSTGRES_URL` names a database
 //! this test may fill (e.g. `postgres://authority:authority@127.0.0.1/authority_test`; it must
-//! be empty: the migrations create the tables), and says it is skipped otherwise.
+//! be empty: the migrations create the tables), and says it is skipped otherwise — unless
+//! `AUTHORITY_REQUIRE_POSTGRES` is set, as the test command does around its throwaway server
+//! (`scripts/with-postgres`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -12,6 +14,12 @@ use renewal::api::{CompleteRequest, RenewResponse, COMPLETE_PATH, RENEW_PATH};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn renewal_on_postgresql() {
     let Ok(url) = std::env::var("AUTHORITY_TEST_POSTGRES_URL") else {
+        // The test command runs this with a throwaway server (scripts/with-postgres) and asks
+        // for it: there, no server is a failure, not a skip.
+        assert!(
+            std::env::var_os("AUTHORITY_REQUIRE_POSTGRES").is_none(),
+            "AUTHORITY_REQUIRE_POSTGRES is set but AUTHORITY_TEST_POSTGRES_URL is not"
+        );
         // Straight to stderr, past the test harness's capture, so the skip is seen.
         use std::io::Write;
         let _ = writeln!(
