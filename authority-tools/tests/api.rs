@@ -1,6 +1,8 @@
-//! The authority over real HTTP on loopback with a temporary SQLite file: the whole renewal
-//! with a virtual card, every refusal of RULES.md, bad input, 50 concurrent renewals of one
-//! certificate, and a restart between renew and complete.
+//! The authority over real HTTP on loopback with a temporary SQLite file — or, when
+//! `AUTHORITY_TEST_SUITE_POSTGRES_URL` names a PostgreSQL server (the test command runs it so on
+//! a throwaway one), a fresh database there per test: the whole renewal with a virtual card,
+//! every refusal of RULES.md, bad input, 50 concurrent renewals of one certificate, and a
+//! restart between renew and complete.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;

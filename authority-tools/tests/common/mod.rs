@@ -1,5 +1,6 @@
-//! The test harness: an authority on a loopback port with a temporary SQLite file (or the
-//! PostgreSQL server named by `AUTHORITY_TEST_POSTGRES_URL`), the demo cards of every case,
+//! The test harness: an authority on a loopback port with a temporary SQLite file (or a fresh
+//! database on the PostgreSQL server named by `AUTHORITY_TEST_SUITE_POSTGRES_URL`, or the one
+//! named by `AUTHORITY_TEST_POSTGRES_URL` for the PostgreSQL test), the demo cards of every case,
 //! and a clock the test sets. RSA keys are made once per test process and shared.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -49,6 +50,34 @@ pub fn stranger_key() -> &'static [u8] {
     KEY.get_or_init(|| generate_rsa_key().unwrap())
 }
 
+/// The server the whole suite runs on instead of SQLite, when set (the test command's throwaway
+/// one, `scripts/with-postgres`).
+pub const SUITE_POSTGRES_URL: &str = "AUTHORITY_TEST_SUITE_POSTGRES_URL";
+
+/// A database of a harness's own: a SQLite file in `dir`, or, when [`SUITE_POSTGRES_URL`] names
+/// a PostgreSQL server, a new empty database there (each test its own, so they run in parallel).
+pub async fn fresh_database_url(dir: &std::path::Path) -> String {
+    use sqlx::Connection;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let Ok(server) = std::env::var(SUITE_POSTGRES_URL) else {
+        return authority::config::default_database_url(dir);
+    };
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let name = format!(
+        "suite_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    );
+    let mut connection = sqlx::PgConnection::connect(&server).await.unwrap();
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut connection)
+        .await
+        .unwrap();
+    connection.close().await.unwrap();
+    let (server_base, _database) = server.rsplit_once('/').unwrap();
+    format!("{server_base}/{name}")
+}
+
 pub struct Harness {
     pub dir: tempfile::TempDir,
     pub database_url: String,
@@ -66,12 +95,15 @@ impl Harness {
         Self::start_on(None).await
     }
 
-    /// A fresh authority on `database_url` (SQLite in the temporary directory if `None`).
+    /// A fresh authority on `database_url` (if `None`, a fresh database: see
+    /// [`fresh_database_url`]).
     pub async fn start_on(database_url: Option<String>) -> Harness {
         let dir = tempfile::tempdir().unwrap();
         let (key, certificate) = ca_files();
-        let database_url =
-            database_url.unwrap_or_else(|| authority::config::default_database_url(dir.path()));
+        let database_url = match database_url {
+            Some(url) => url,
+            None => fresh_database_url(dir.path()).await,
+        };
         let clock = ManualClock::new(START);
         let InProcessAuthority {
             authority,
