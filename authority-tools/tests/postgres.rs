@@ -11,22 +11,29 @@ use authority_tools::demo::DemoCase;
 use common::Harness;
 use renewal::api::{CompleteRequest, RenewResponse, COMPLETE_PATH, RENEW_PATH};
 
+/// The server named by `AUTHORITY_TEST_POSTGRES_URL`; without one, `test` says it is skipped —
+/// or fails, when `AUTHORITY_REQUIRE_POSTGRES` is set (the test command runs these tests with a
+/// throwaway server, scripts/with-postgres, and asks for it).
+fn postgres_server(test: &str) -> Option<String> {
+    if let Ok(url) = std::env::var("AUTHORITY_TEST_POSTGRES_URL") {
+        return Some(url);
+    }
+    assert!(
+        std::env::var_os("AUTHORITY_REQUIRE_POSTGRES").is_none(),
+        "AUTHORITY_REQUIRE_POSTGRES is set but AUTHORITY_TEST_POSTGRES_URL is not"
+    );
+    // Straight to stderr, past the test harness's capture, so the skip is seen.
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
+        "{test}: skipped: AUTHORITY_TEST_POSTGRES_URL is not set (no PostgreSQL server to test on)"
+    );
+    None
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn renewal_on_postgresql() {
-    let Ok(url) = std::env::var("AUTHORITY_TEST_POSTGRES_URL") else {
-        // The test command runs this with a throwaway server (scripts/with-postgres) and asks
-        // for it: there, no server is a failure, not a skip.
-        assert!(
-            std::env::var_os("AUTHORITY_REQUIRE_POSTGRES").is_none(),
-            "AUTHORITY_REQUIRE_POSTGRES is set but AUTHORITY_TEST_POSTGRES_URL is not"
-        );
-        // Straight to stderr, past the test harness's capture, so the skip is seen.
-        use std::io::Write;
-        let _ = writeln!(
-            std::io::stderr(),
-            "renewal_on_postgresql: skipped: AUTHORITY_TEST_POSTGRES_URL is not set \
-             (no PostgreSQL server to test on)"
-        );
+    let Some(url) = postgres_server("renewal_on_postgresql") else {
         return;
     };
     let harness = Harness::start_on(Some(url)).await;
@@ -89,4 +96,61 @@ async fn renewal_on_postgresql() {
         .await;
     common::assert_refused(&answer, 403, "identity_mismatch");
     assert_eq!(harness.counts().await.identity_failures, 1);
+}
+
+/// Two authority instances on one PostgreSQL database, as a deployment that outgrows one
+/// machine runs them: 50 renewals of one card spread over both, each with a challenge that the
+/// other instance issued, make exactly one renewal, and every challenge is used once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_on_one_database_renew_a_card_once() {
+    let Some(server) = postgres_server("two_instances_on_one_database_renew_a_card_once") else {
+        return;
+    };
+    let database = common::create_postgres_database(&server).await;
+    let mut harness = Harness::start_on(Some(database.clone())).await;
+    // The second instance: the same CA and identity key files, the same database.
+    let other = authority::server::open(harness.dir.path(), &database, harness.clock.clock())
+        .await
+        .unwrap();
+    let other_server = authority::server::spawn(
+        authority::routes::api_router(other.clone()),
+        ([127, 0, 0, 1], 0).into(),
+    )
+    .await
+    .unwrap();
+    let instances = [harness.url.clone(), other_server.url()];
+    let case = DemoCase::InWindow;
+    let mut requests = Vec::new();
+    for turn in 0..50 {
+        harness.url = instances[turn % 2].clone();
+        let offer = harness.challenge(case).await;
+        let request = harness.honest_renew_request(case, &offer);
+        requests.push((instances[(turn + 1) % 2].clone(), request));
+    }
+    harness.url = instances[0].clone();
+    let before = harness.counts().await;
+    let answers = futures_util::future::join_all(requests.iter().map(|(instance, request)| {
+        let http = harness.http.clone();
+        let url = format!("{instance}{RENEW_PATH}");
+        async move {
+            let response = http.post(url).json(request).send().await.unwrap();
+            let status = response.status().as_u16();
+            (status, response.json::<serde_json::Value>().await.unwrap())
+        }
+    }))
+    .await;
+    let responses: Vec<RenewResponse> = answers
+        .into_iter()
+        .map(|(status, body)| {
+            assert_eq!(status, 200, "{body}");
+            serde_json::from_value(body).unwrap()
+        })
+        .collect();
+    assert!(responses.iter().all(|response| response == &responses[0]));
+    let after = harness.counts().await;
+    assert_eq!(after.renewals, before.renewals + 1, "one renewal");
+    assert_eq!(after.certificates, before.certificates + 2);
+    assert_eq!(after.challenges_used, before.challenges_used + 50);
+    other_server.stop().await.unwrap();
+    other.storage().close().await;
 }

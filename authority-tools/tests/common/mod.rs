@@ -57,18 +57,24 @@ pub const SUITE_POSTGRES_URL: &str = "AUTHORITY_TEST_SUITE_POSTGRES_URL";
 /// A database of a harness's own: a SQLite file in `dir`, or, when [`SUITE_POSTGRES_URL`] names
 /// a PostgreSQL server, a new empty database there (each test its own, so they run in parallel).
 pub async fn fresh_database_url(dir: &std::path::Path) -> String {
-    use sqlx::Connection;
-    use std::sync::atomic::{AtomicUsize, Ordering};
     let Ok(server) = std::env::var(SUITE_POSTGRES_URL) else {
         return authority::config::default_database_url(dir);
     };
+    create_postgres_database(&server).await
+}
+
+/// A new empty database on the PostgreSQL server at `server` (a URL naming any database it
+/// has), and its URL.
+pub async fn create_postgres_database(server: &str) -> String {
+    use sqlx::Connection;
+    use std::sync::atomic::{AtomicUsize, Ordering};
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     let name = format!(
         "suite_{}_{}",
         std::process::id(),
         NEXT.fetch_add(1, Ordering::Relaxed)
     );
-    let mut connection = sqlx::PgConnection::connect(&server).await.unwrap();
+    let mut connection = sqlx::PgConnection::connect(server).await.unwrap();
     sqlx::query(&format!("CREATE DATABASE {name}"))
         .execute(&mut connection)
         .await
