@@ -154,3 +154,57 @@ async fn two_instances_on_one_database_renew_a_card_once() {
     other_server.stop().await.unwrap();
     other.storage().close().await;
 }
+
+/// The identity-guessing limit lives in the database, not in one instance's memory: five wrong
+/// guesses spread over two instances (each with a challenge the other issued) lock the card on
+/// both, and a challenge used on one is refused by the other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_guessing_limit_and_challenges_hold_across_instances() {
+    let Some(server) = postgres_server("the_guessing_limit_and_challenges_hold_across_instances")
+    else {
+        return;
+    };
+    let database = common::create_postgres_database(&server).await;
+    let mut harness = Harness::start_on(Some(database.clone())).await;
+    let other = authority::server::open(harness.dir.path(), &database, harness.clock.clock())
+        .await
+        .unwrap();
+    let other_server = authority::server::spawn(
+        authority::routes::api_router(other.clone()),
+        ([127, 0, 0, 1], 0).into(),
+    )
+    .await
+    .unwrap();
+    let instances = [harness.url.clone(), other_server.url()];
+    let case = DemoCase::ExpiredOneYearAgo;
+    let holder = harness.card(case).holder.clone();
+    let stranger = harness.card(DemoCase::InWindow).holder.clone();
+    for turn in 0..5 {
+        // The challenge from one instance, the wrong guess and the replay at the other.
+        harness.url = instances[turn % 2].clone();
+        let offer = harness.challenge(case).await;
+        harness.url = instances[(turn + 1) % 2].clone();
+        let guess = harness.renew_request(case, &offer, &stranger.national_id, &holder.birthday);
+        common::assert_refused(
+            &harness.post(RENEW_PATH, &guess).await,
+            403,
+            "identity_mismatch",
+        );
+        harness.url = instances[turn % 2].clone();
+        let replay = harness.honest_renew_request(case, &offer);
+        common::assert_refused(
+            &harness.post(RENEW_PATH, &replay).await,
+            409,
+            "challenge_used",
+        );
+    }
+    // Locked on both instances, even for the right answer.
+    for instance in &instances {
+        harness.url = instance.clone();
+        let offer = harness.challenge(case).await;
+        let right = harness.honest_renew_request(case, &offer);
+        common::assert_refused(&harness.post(RENEW_PATH, &right).await, 429, "rate_limited");
+    }
+    other_server.stop().await.unwrap();
+    other.storage().close().await;
+}
