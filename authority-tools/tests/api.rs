@@ -760,15 +760,11 @@ async fn fifty_concurrent_renewals_of_one_certificate_issue_once() {
         requests.push(harness.honest_renew_request(case, &offer));
     }
     let before = harness.counts().await;
-    let answers = futures_util::future::join_all(requests.iter().map(|request| {
-        let http = harness.http.clone();
-        let url = format!("{}{RENEW_PATH}", harness.url);
-        async move {
-            let response = http.post(url).json(request).send().await.unwrap();
-            let status = response.status().as_u16();
-            (status, response.json::<serde_json::Value>().await.unwrap())
-        }
-    }))
+    let answers = futures_util::future::join_all(
+        requests
+            .iter()
+            .map(|request| harness.post(RENEW_PATH, request)),
+    )
     .await;
     let responses: Vec<RenewResponse> = answers.into_iter().map(renew_response).collect();
     assert!(responses.iter().all(|response| response == &responses[0]));

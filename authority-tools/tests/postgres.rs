@@ -98,6 +98,36 @@ async fn renewal_on_postgresql() {
     assert_eq!(harness.counts().await.identity_failures, 1);
 }
 
+/// A second authority instance beside a harness's: its own server, the same records.
+struct OtherInstance {
+    authority: authority::Authority,
+    server: authority::server::RunningServer,
+}
+
+impl OtherInstance {
+    async fn stop(self) {
+        self.server.stop().await.unwrap();
+        self.authority.storage().close().await;
+    }
+}
+
+/// A harness on a new database of `server`, and a second instance on the same database with
+/// the same CA and identity key files, as a deployment runs them on two machines.
+async fn two_instances(server: &str) -> (Harness, OtherInstance) {
+    let database = common::create_postgres_database(server).await;
+    let harness = Harness::start_on(Some(database.clone())).await;
+    let authority = authority::server::open(harness.dir.path(), &database, harness.clock.clock())
+        .await
+        .unwrap();
+    let server = authority::server::spawn(
+        authority::routes::api_router(authority.clone()),
+        ([127, 0, 0, 1], 0).into(),
+    )
+    .await
+    .unwrap();
+    (harness, OtherInstance { authority, server })
+}
+
 /// Two authority instances on one PostgreSQL database, as a deployment that outgrows one
 /// machine runs them: 50 renewals of one card spread over both, each with a challenge that the
 /// other instance issued, make exactly one renewal, and every challenge is used once.
@@ -106,19 +136,8 @@ async fn two_instances_on_one_database_renew_a_card_once() {
     let Some(server) = postgres_server("two_instances_on_one_database_renew_a_card_once") else {
         return;
     };
-    let database = common::create_postgres_database(&server).await;
-    let mut harness = Harness::start_on(Some(database.clone())).await;
-    // The second instance: the same CA and identity key files, the same database.
-    let other = authority::server::open(harness.dir.path(), &database, harness.clock.clock())
-        .await
-        .unwrap();
-    let other_server = authority::server::spawn(
-        authority::routes::api_router(other.clone()),
-        ([127, 0, 0, 1], 0).into(),
-    )
-    .await
-    .unwrap();
-    let instances = [harness.url.clone(), other_server.url()];
+    let (mut harness, other) = two_instances(&server).await;
+    let instances = [harness.url.clone(), other.server.url()];
     let case = DemoCase::InWindow;
     let mut requests = Vec::new();
     for turn in 0..50 {
@@ -129,15 +148,11 @@ async fn two_instances_on_one_database_renew_a_card_once() {
     }
     harness.url = instances[0].clone();
     let before = harness.counts().await;
-    let answers = futures_util::future::join_all(requests.iter().map(|(instance, request)| {
-        let http = harness.http.clone();
-        let url = format!("{instance}{RENEW_PATH}");
-        async move {
-            let response = http.post(url).json(request).send().await.unwrap();
-            let status = response.status().as_u16();
-            (status, response.json::<serde_json::Value>().await.unwrap())
-        }
-    }))
+    let answers = futures_util::future::join_all(
+        requests
+            .iter()
+            .map(|(instance, request)| harness.post_at(instance, RENEW_PATH, request)),
+    )
     .await;
     let responses: Vec<RenewResponse> = answers
         .into_iter()
@@ -151,8 +166,7 @@ async fn two_instances_on_one_database_renew_a_card_once() {
     assert_eq!(after.renewals, before.renewals + 1, "one renewal");
     assert_eq!(after.certificates, before.certificates + 2);
     assert_eq!(after.challenges_used, before.challenges_used + 50);
-    other_server.stop().await.unwrap();
-    other.storage().close().await;
+    other.stop().await;
 }
 
 /// The identity-guessing limit lives in the database, not in one instance's memory: five wrong
@@ -164,18 +178,8 @@ async fn the_guessing_limit_and_challenges_hold_across_instances() {
     else {
         return;
     };
-    let database = common::create_postgres_database(&server).await;
-    let mut harness = Harness::start_on(Some(database.clone())).await;
-    let other = authority::server::open(harness.dir.path(), &database, harness.clock.clock())
-        .await
-        .unwrap();
-    let other_server = authority::server::spawn(
-        authority::routes::api_router(other.clone()),
-        ([127, 0, 0, 1], 0).into(),
-    )
-    .await
-    .unwrap();
-    let instances = [harness.url.clone(), other_server.url()];
+    let (mut harness, other) = two_instances(&server).await;
+    let instances = [harness.url.clone(), other.server.url()];
     let case = DemoCase::ExpiredOneYearAgo;
     let holder = harness.card(case).holder.clone();
     let stranger = harness.card(DemoCase::InWindow).holder.clone();
@@ -205,6 +209,5 @@ async fn the_guessing_limit_and_challenges_hold_across_instances() {
         let right = harness.honest_renew_request(case, &offer);
         common::assert_refused(&harness.post(RENEW_PATH, &right).await, 429, "rate_limited");
     }
-    other_server.stop().await.unwrap();
-    other.storage().close().await;
+    other.stop().await;
 }

@@ -30,10 +30,23 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { Bundle } from 'wbn';
-import { CHROMIUM_ARGS, spawnServer } from '../browser/support.mjs';
+import {
+  CHROMIUM,
+  CHROMIUM_ARGS,
+  DEMO_SERVER,
+  IN_WINDOW,
+  OUTPUT,
+  STEP_TIMEOUT,
+  connect,
+  expectHeading,
+  insertCard,
+  reachIdentity,
+  spawnServer,
+  typeIdentity,
+} from '../browser/support.mjs';
 import {
   DIST,
   ROOT,
@@ -46,18 +59,13 @@ import {
   webBundleIdOf,
 } from './support.mjs';
 
-const DEMO_SERVER = process.env.DEMO_SERVER || join(ROOT, 'target/debug/demo');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const OUTPUT = resolve(process.env.BROWSER_TEST_OUTPUT || join(ROOT, 'target/browser-tests'));
 const REQUIRE_INSTALL = process.env.IWA_REQUIRE_INSTALL === '1';
 
 // Names the page reaches that stand for the deployment's hosts; the test routes them to the
 // demo server. Both are https/wss, the schemes the IWA's connect-src allows.
 const AUTHORITY = 'https://authority.renewal.test';
 const BRIDGE = 'wss://usb-bridge.renewal.test/usb-bridge';
-const IN_WINDOW = { card: 'in_window', nationalId: 'D100000013', birthday: '0690115', pin: '690115' };
 const READER = 'tpdu-t1'; // interface class 0x0B: refused in an ordinary tab
-const STEP_TIMEOUT = 60_000;
 // How long Chromium gets to install the bundle given on its command line.
 const INSTALL_WAIT_MS = 20_000;
 
@@ -295,16 +303,10 @@ const allows = (page, feature) => page.evaluate(`${POLICY}.allowsFeature(${JSON.
 const heading = (page, text) => page.getByRole('heading', { name: text }).first();
 
 async function renew(page) {
-  await page.waitForFunction(() => window.usbStandin && window.usbStandin.insertCard);
-  await page.evaluate(([reader, card]) => window.usbStandin.insertCard(reader, card), [READER, IN_WINDOW.card]);
-  await page.getByRole('button', { name: '連接讀卡機' }).click();
-  await heading(page, '可以辦理展期').waitFor({ timeout: STEP_TIMEOUT });
-  await page.getByRole('button', { name: '下一步：確認身分' }).click();
-  await page.getByLabel('身分證字號').fill(IN_WINDOW.nationalId);
-  await page.getByLabel('出生年月日').fill(IN_WINDOW.birthday);
-  await page.getByLabel('PIN碼').fill(IN_WINDOW.pin);
+  await reachIdentity(page, READER);
+  await typeIdentity(page, IN_WINDOW);
   await page.getByRole('button', { name: '確認', exact: true }).click();
-  await heading(page, '展期作業成功').waitFor({ timeout: STEP_TIMEOUT });
+  await expectHeading(page, '展期作業成功');
 }
 
 /**
@@ -510,10 +512,9 @@ describe('the page as an installed Isolated Web App', { concurrency: false }, ()
       }, BRIDGE);
       const page = await context.newPage();
       await page.goto(`${server.url}/?usb=protected-class&choose=${READER}`);
-      await page.waitForFunction(() => window.usbStandin && window.usbStandin.insertCard);
-      await page.evaluate(([reader, card]) => window.usbStandin.insertCard(reader, card), [READER, IN_WINDOW.card]);
-      await page.getByRole('button', { name: '連接讀卡機' }).click();
-      await heading(page, '瀏覽器不允許一般網頁使用這台讀卡機').waitFor({ timeout: STEP_TIMEOUT });
+      await insertCard(page, READER, IN_WINDOW.card);
+      await connect(page);
+      await expectHeading(page, '瀏覽器不允許一般網頁使用這台讀卡機');
       assert.ok(relayed.toBridge > 0 && relayed.toPage > 0, `the bridge was reached through the relay: ${JSON.stringify(relayed)}`);
       const state = {
         deployment: await page.evaluate(() => document.documentElement.dataset.deployment),

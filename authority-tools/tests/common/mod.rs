@@ -167,9 +167,14 @@ impl Harness {
 
     /// POSTs JSON; the status and the JSON answer.
     pub async fn post<Q: Serialize>(&self, path: &str, body: &Q) -> (u16, Value) {
+        self.post_at(&self.url, path, body).await
+    }
+
+    /// POSTs JSON to the authority at `base` (another instance on the same records).
+    pub async fn post_at<Q: Serialize>(&self, base: &str, path: &str, body: &Q) -> (u16, Value) {
         let response = self
             .http
-            .post(format!("{}{path}", self.url))
+            .post(format!("{base}{path}"))
             .json(body)
             .send()
             .await
