@@ -22,7 +22,6 @@ use renewal::api::{
 };
 use renewal::{ApiError, ErrorCode};
 use serde::Serialize;
-use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -99,13 +98,10 @@ pub const PAGE_CONTENT_SECURITY_POLICY: &str = "base-uri 'none'; default-src 'se
      style-src 'self' 'unsafe-inline'; require-trusted-types-for 'script'; \
      trusted-types default; frame-ancestors 'self'";
 
-/// The API router plus the built app's static files from `static_dir` (`index.html` for any
-/// other path, so the single-page app's own routes load), served with
-/// [`PAGE_CONTENT_SECURITY_POLICY`], no MIME sniffing and no referrer.
-pub fn router_with_static_files(authority: Authority, static_dir: &Path) -> Router {
-    let index = static_dir.join("index.html");
-    let files = ServeDir::new(static_dir).fallback(ServeFile::new(index));
-    let files = ServiceBuilder::new()
+/// `router` answering with the headers the page is served with, by the authority and by the
+/// demo alike: [`PAGE_CONTENT_SECURITY_POLICY`], no MIME sniffing, no referrer.
+pub fn with_page_headers<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
+    router
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(PAGE_CONTENT_SECURITY_POLICY),
@@ -118,8 +114,14 @@ pub fn router_with_static_files(authority: Authority, static_dir: &Path) -> Rout
             header::REFERRER_POLICY,
             HeaderValue::from_static("no-referrer"),
         ))
-        .service(files);
-    api_router(authority).fallback_service(files)
+}
+
+/// The API router plus the built app's static files from `static_dir` (`index.html` for any
+/// other path, so the single-page app's own routes load), [`with_page_headers`].
+pub fn router_with_static_files(authority: Authority, static_dir: &Path) -> Router {
+    let index = static_dir.join("index.html");
+    let files = ServeDir::new(static_dir).fallback(ServeFile::new(index));
+    api_router(authority).merge(with_page_headers(Router::new().fallback_service(files)))
 }
 
 fn panic_response(_panic: Box<dyn Any + Send + 'static>) -> Response {

@@ -5,15 +5,14 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use authority::routes::PAGE_CONTENT_SECURITY_POLICY;
+use authority::routes::with_page_headers;
 use axum::extract::{Request, State};
 use axum::handler::Handler;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use tower_http::services::ServeDir;
-use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::cards::CardSheet;
 
@@ -89,7 +88,7 @@ pub fn router(dist: PathBuf, sheets: Vec<CardSheet>) -> Router {
         sheets,
     });
     let not_a_file = app_route.with_state(Arc::clone(&pages));
-    Router::new()
+    let router = Router::new()
         .route("/", get(index))
         .route("/index.html", get(index))
         .route(MODE_SCRIPT_PATH, get(mode_script))
@@ -97,12 +96,9 @@ pub fn router(dist: PathBuf, sheets: Vec<CardSheet>) -> Router {
         .route(PANEL_STYLE_PATH, get(panel_style))
         .route(CARDS_PATH, get(cards))
         .fallback_service(ServeDir::new(dist).fallback(not_a_file))
-        .with_state(pages)
-        // The production page's policy: what the tests see here is what a citizen gets.
-        .layer(SetResponseHeaderLayer::overriding(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(PAGE_CONTENT_SECURITY_POLICY),
-        ))
+        .with_state(pages);
+    // The production page's headers: what the tests see here is what a citizen gets.
+    with_page_headers(router)
 }
 
 async fn mode_script() -> impl IntoResponse {
