@@ -4,7 +4,9 @@
 //! - [`demo`]: the demo holders, their certificates in the authority's records and one virtual
 //!   card per case (`authority-tools init-demo`, `authority/DEMO.md`); the demo server and the
 //!   end-to-end tests use them;
-//! - [`mod@bench`]: the load benchmark client (`authority-tools bench`).
+//! - [`mod@bench`]: the load benchmark client (`authority-tools bench`);
+//! - [`server_process`]: the authority as a process of its own (`authority-tools serve`, which is
+//!   `authority serve`), to kill and to measure.
 //!
 //! The tests of this crate drive the authority over HTTP with the demo cards (`tests/api.rs`);
 //! the authority's own tests are those of its records.
@@ -15,5 +17,6 @@ pub mod bench;
 pub mod demo;
 pub mod error;
 pub mod in_process;
+pub mod server_process;
 
 pub use error::ToolsError;

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use authority::config::DataArgs;
+use authority::config::{DataArgs, ServeArgs};
 use authority_tools::bench::{self, BenchArgs};
 use authority_tools::{demo, ToolsError};
 
@@ -23,6 +23,8 @@ enum Command {
     InitDemo(DataArgs),
     /// Measure renewals per second over HTTP against raw RSA signatures per second.
     Bench(BenchArgs),
+    /// `authority serve`, exactly (the process the kill test and the bench start).
+    Serve(ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -42,6 +44,7 @@ async fn run(command: Command) -> Result<(), ToolsError> {
             println!("{report}");
             Ok(())
         }
+        Command::Serve(args) => Ok(authority::server::serve(&args).await?),
     }
 }
 
